@@ -1,0 +1,235 @@
+"""The `ld-segment` command line: parse flags, build the pipeline, map outcomes to exit codes. No logic here."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from . import __version__, fql, render
+from .config import load_destination
+from .errors import ConfigError, InputLineError, Problem, UserError
+from .pipeline import PARSE, Engine, RejectsWriter, Summary
+from .sources import expand_inputs, iter_lines
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    help="Replay Segment event exports into LaunchDarkly exactly as Segment's LaunchDarkly (Actions) destination would.",
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Format(str, Enum):
+    rich = "rich"
+    ndjson = "ndjson"
+    json = "json"
+
+
+class Show(str, Enum):
+    matched = "matched"
+    unmatched = "unmatched"
+    rejected = "rejected"
+    all = "all"
+
+
+def _stderr() -> Console:
+    return Console(stderr=True, highlight=False)
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    _stderr().print(f"[bold red]error:[/] {message}", soft_wrap=True, markup=True, highlight=False)
+    return typer.Exit(code)
+
+
+def handles_errors(func: F) -> F:
+    """Turn user-facing errors into one `error:` line and the documented exit code; never a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ConfigError as exc:
+            render.print_problems(_stderr(), exc.problems)
+            raise typer.Exit(exc.exit_code) from None
+        except UserError as exc:
+            if os.environ.get("LD_SEGMENT_DEBUG"):
+                raise
+            raise _fail(exc.message, exc.exit_code) from None
+        except KeyboardInterrupt:
+            raise _fail("interrupted", 130) from None
+        except BrokenPipeError:
+            # The reader went away (`| head`): stop quietly, like other filters do.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            raise typer.Exit(0) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+MappingsOpt = Annotated[
+    str | None,
+    typer.Option("--mappings", "-m", envvar="LD_SEGMENT_MAPPINGS", help="Mappings file (YAML). Default: Segment's presets."),
+]
+InputsArg = Annotated[
+    list[str] | None,
+    typer.Argument(help="Files, folders (recursive), globs, or - for stdin. .gz/.zst are decompressed.", show_default=False),
+]
+WhereOpt = Annotated[str | None, typer.Option("--where", help="Extra FQL filter on input events.")]
+CompatOpt = Annotated[
+    bool,
+    typer.Option("--segment-compat", help="Reproduce Segment byte for byte, including events it dates 'now'."),
+]
+RejectsOpt = Annotated[Path | None, typer.Option("--rejects", help="Write every rejected input line here (NDJSON).")]
+
+
+def _compile_where(where: str | None) -> fql.Trigger | None:
+    if where is None:
+        return None
+    trigger = fql.compile_trigger(where)
+    if trigger.error is not None:
+        raise UserError(f"--where:{trigger.error.column}: {trigger.error.message} (in: {where})")
+    return trigger
+
+
+def _open_rejects(path: Path | None) -> RejectsWriter:
+    if path is None:
+        return RejectsWriter(None)
+    try:
+        return RejectsWriter(open(path, "wb"))  # noqa: SIM115 - closed at the end of the run
+    except OSError as exc:
+        raise UserError(f"{path}: cannot write rejects file: {exc.strerror or exc}") from None
+
+
+def _report_warnings(warnings: tuple[Problem, ...] | list[Problem]) -> None:
+    if warnings:
+        render.print_problems(_stderr(), list(warnings))
+
+
+@app.command("dry-run")
+@handles_errors
+def dry_run(
+    inputs: InputsArg = None,
+    mappings: MappingsOpt = None,
+    format: Annotated[Format | None, typer.Option("--format", "-f", help="rich (terminal default) | ndjson | json")] = None,
+    where: WhereOpt = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Stop after N shown events.")] = None,
+    show: Annotated[Show, typer.Option("--show", help="rich view: which events to show.")] = Show.matched,
+    rejects: RejectsOpt = None,
+    segment_compat: CompatOpt = False,
+    fail_fast: Annotated[bool, typer.Option("--fail-fast", help="Stop at the first unparseable line (exit 1).")] = False,
+    fail_on_reject: Annotated[bool, typer.Option("--fail-on-reject", help="Exit 1 if any line was rejected.")] = False,
+) -> None:
+    """Map events and show what would be sent; send nothing."""
+    destination = load_destination(mappings, segment_compat=segment_compat)
+    _report_warnings(destination.warnings)
+    engine = Engine(destination, _compile_where(where))
+    sources = expand_inputs(inputs or [])
+    fmt = format or (Format.rich if sys.stdout.isatty() else Format.ndjson)
+    rejects_out = _open_rejects(rejects)
+    summary = Summary()
+    shown = 0
+    out = sys.stdout.buffer
+    ndjson = render.NdjsonWriter(out)
+    collected: list[dict[str, Any]] = []
+    console = Console(highlight=False) if fmt is Format.rich else None
+    view = render.RichView(console, show.value) if console is not None else None
+    try:
+        for outcome in engine.run(iter_lines(sources)):
+            summary.add(outcome)
+            if outcome.rejects:
+                rejects_out.write_outcome(outcome)
+                if fail_fast and outcome.rejects[0].stage == PARSE:
+                    r = outcome.rejects[0]
+                    raise InputLineError(f"{outcome.source}:{outcome.line}: {r.reason}")
+            if view is not None:
+                if view.wants(outcome):
+                    view.outcome(outcome)
+                    shown += 1
+            elif fmt is Format.ndjson:
+                ndjson.write_outcome(outcome)
+                shown += len(outcome.built)
+            else:
+                collected.extend(event for _, event in outcome.built)
+                shown += len(outcome.built)
+            if limit is not None and shown >= limit:
+                break
+    finally:
+        ndjson.flush()
+        rejects_out.close()
+    if fmt is Format.json:
+        out.write(render.json_document(collected[:limit] if limit else collected, summary))
+        out.flush()
+    err = _stderr()
+    if err.is_terminal or fmt is Format.rich:
+        render.print_summary(err, summary)
+    else:
+        err.print(render.summary_line(summary), soft_wrap=True)
+    if fail_on_reject and summary.rejected_lines:
+        raise typer.Exit(1)
+
+
+@app.command("validate")
+@handles_errors
+def validate(
+    mappings: Annotated[str, typer.Option("--mappings", "-m", envvar="LD_SEGMENT_MAPPINGS", help="Mappings file.")],
+    strict: Annotated[bool, typer.Option("--strict", help="Exit 1 when there are warnings.")] = False,
+) -> None:
+    """Check a mappings file: YAML, triggers (with lint warnings), directives, fields, limits."""
+    from .config import check_file
+
+    destination, problems = check_file(mappings)
+    render.print_problems(_stderr(), problems)
+    if destination is None:
+        raise typer.Exit(2)
+    warnings = len(destination.warnings)
+    typer.echo(f"ok: {mappings}: {len(destination.mappings)} mappings, {len(destination.tests)} tests"
+               + (f", {warnings} warnings" if warnings else ""))
+    if strict and warnings:
+        raise typer.Exit(1)
+
+
+@app.command("init")
+@handles_errors
+def init(
+    path: Annotated[str, typer.Argument(help="Where to write the starter file (- for stdout).")] = "mappings.yaml",
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented starter mappings file (Segment's two presets)."""
+    from importlib.resources import files
+
+    text = files("ld_segment_cli").joinpath("starter.yaml").read_text(encoding="utf-8")
+    if path == "-":
+        sys.stdout.write(text)
+        return
+    target = Path(path)
+    if target.exists() and not force:
+        raise UserError(f"{path} already exists (use --force to overwrite)")
+    target.write_text(text, encoding="utf-8")
+    typer.echo(f"wrote {path}: edit it, then run `ld-segment validate -m {path}`")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"ld-segment {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")] = False,
+) -> None:
+    """Replay Segment event exports into LaunchDarkly."""
+
+
+def main() -> None:
+    app(prog_name="ld-segment")

@@ -1,0 +1,175 @@
+"""JavaScript value semantics that Segment's code relies on: undefined, truthiness, String(), typeof,
+and JSON.stringify's output. Every module that must agree with Segment byte for byte uses these."""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+from typing import Any, Final
+
+import orjson
+
+
+class _Undefined:
+    """JavaScript's `undefined`: a value that is distinct from `null` (Python's None)."""
+
+    __slots__ = ()
+    _instance: _Undefined | None = None
+
+    def __new__(cls) -> _Undefined:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "undefined"
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __reduce__(self) -> str:
+        return "UNDEFINED"
+
+
+UNDEFINED: Final = _Undefined()
+
+_MAX_SAFE_FIXED = 1e21  # Number.prototype.toString switches to exponent notation from here
+
+
+def is_number(value: Any) -> bool:
+    """A JSON number: int or float, but never bool (Python's bool is an int subclass)."""
+    t = type(value)
+    return t is int or t is float
+
+
+def truthy(value: Any) -> bool:
+    """JavaScript truthiness: undefined, null, false, 0, NaN and "" are falsy; [] and {} are truthy."""
+    if value is None or value is UNDEFINED or value is False:
+        return False
+    if value is True:
+        return True
+    t = type(value)
+    if t is str:
+        return value != ""
+    if t is int:
+        return value != 0
+    if t is float:
+        return value == value and value != 0.0
+    return True
+
+
+def number_to_string(n: int | float) -> str:
+    """Number.prototype.toString(): shortest round-trip digits, exponent from 1e21 and below 1e-6."""
+    if type(n) is int:
+        if -_MAX_SAFE_FIXED < n < _MAX_SAFE_FIXED:
+            return str(n)
+        n = float(n)
+    if n != n:
+        return "NaN"
+    if math.isinf(n):
+        return "Infinity" if n > 0 else "-Infinity"
+    if n == 0:
+        return "0"
+    sign = "-" if n < 0 else ""
+    _, digit_tuple, exp = Decimal(repr(abs(n))).as_tuple()
+    digits = "".join(map(str, digit_tuple)).rstrip("0")
+    exp = int(exp) + (len(digit_tuple) - len(digits))
+    k = len(digits)
+    point = k + exp  # the decimal point sits after `point` digits
+    if k <= point <= 21:
+        body = digits + "0" * (point - k)
+    elif 0 < point <= 21:
+        body = digits[:point] + "." + digits[point:]
+    elif -6 < point <= 0:
+        body = "0." + "0" * (-point) + digits
+    else:
+        e = point - 1
+        mantissa = digits if k == 1 else digits[0] + "." + digits[1:]
+        body = f"{mantissa}e{'+' if e >= 0 else '-'}{abs(e)}"
+    return sign + body
+
+
+def to_string(value: Any) -> str:
+    """JavaScript String(value)."""
+    t = type(value)
+    if t is str:
+        return value
+    if value is None:
+        return "null"
+    if value is UNDEFINED:
+        return "undefined"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if t is int or t is float:
+        return number_to_string(value)
+    if t is list:
+        return ",".join("" if v is None or v is UNDEFINED else to_string(v) for v in value)
+    return "[object Object]"
+
+
+def type_name(value: Any) -> str:
+    """The type word Segment's messages use: string, number, boolean, object, array, null, undefined."""
+    if value is None:
+        return "null"
+    if value is UNDEFINED:
+        return "undefined"
+    t = type(value)
+    if t is bool:
+        return "boolean"
+    if t is int or t is float:
+        return "number"
+    if t is str:
+        return "string"
+    if t is list:
+        return "array"
+    return "object"
+
+
+def _json_ready(value: Any) -> Any:
+    """Rewrite what orjson would print differently from JSON.stringify; returns the input when unchanged."""
+    t = type(value)
+    if t is float:
+        if value != value or value in (math.inf, -math.inf):
+            return None
+        if value.is_integer():
+            if abs(value) < 2**63:
+                return int(value)
+            return orjson.Fragment(number_to_string(value).encode())
+        if abs(value) < 1e-4:  # Python and JS disagree on where exponent notation starts
+            return orjson.Fragment(number_to_string(value).encode())
+        return value
+    if t is int:
+        if -(2**63) <= value < 2**64:
+            return value
+        return orjson.Fragment(number_to_string(value).encode())
+    if t is dict:
+        out = None
+        for k, v in value.items():
+            nv = _json_ready(v)
+            if nv is not v or v is UNDEFINED:
+                if out is None:
+                    out = dict(value)
+                if v is UNDEFINED:
+                    del out[k]
+                else:
+                    out[k] = nv
+        return value if out is None else out
+    if t is list:
+        out_list = None
+        for i, v in enumerate(value):
+            nv = None if v is UNDEFINED else _json_ready(v)
+            if nv is not v:
+                if out_list is None:
+                    out_list = list(value)
+                out_list[i] = nv
+        return value if out_list is None else out_list
+    if value is UNDEFINED:
+        return None
+    return value
+
+
+def dumps(value: Any) -> bytes:
+    """JSON.stringify(value) as UTF-8 bytes: compact, insertion order, raw non-ASCII, JS numbers."""
+    return orjson.dumps(_json_ready(value))

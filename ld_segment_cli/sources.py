@@ -1,0 +1,273 @@
+"""Inputs: files, folders, globs and stdin, plain, gzip or zstd, streamed as (source, line number, raw line).
+Owns the expansion of INPUT arguments, compression detection and the byte position used for progress."""
+
+from __future__ import annotations
+
+import glob
+import io
+import os
+import sys
+import zlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from .errors import InputError
+
+GZIP_MAGIC = b"\x1f\x8b"
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+BOM = b"\xef\xbb\xbf"
+READ_BUFFER = 1 << 20
+_GLOB_CHARS = frozenset("*?[")
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """One input stream: a path, or `-` for stdin."""
+
+    name: str
+    path: Path | None  # None for stdin
+
+    @property
+    def size(self) -> int | None:
+        """Bytes on disk (compressed size for .gz/.zst); None for stdin."""
+        if self.path is None:
+            return None
+        try:
+            return self.path.stat().st_size
+        except OSError:
+            return None
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One non-blank input line with its origin. `raw` excludes the line ending."""
+
+    source: str
+    number: int
+    raw: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class ReadFailure:
+    """The rest of a source could not be read (truncated gzip, I/O error); lines before it were delivered."""
+
+    source: str
+    number: int  # the line number where reading stopped
+    reason: str
+    raw: bytes = b""
+
+
+def _is_glob(arg: str) -> bool:
+    return any(c in _GLOB_CHARS for c in arg)
+
+
+def _folder_files(folder: Path) -> list[Path]:
+    files: list[Path] = []
+    for root, dirs, names in os.walk(folder, onerror=None):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        files.extend(Path(root, n) for n in names if not n.startswith("."))
+    return sorted(files)
+
+
+def expand_inputs(args: Sequence[str], *, stdin_is_tty: bool | None = None) -> list[Source]:
+    """Turn INPUT arguments into sources, in order; folders recursively in sorted path order.
+
+    No arguments and a non-terminal stdin means stdin. Every explicit argument must exist now:
+    a missing file or an empty glob is a usage error (exit 2) before anything is read."""
+    if not args:
+        tty = sys.stdin.isatty() if stdin_is_tty is None else stdin_is_tty
+        if tty:
+            raise InputError("no input: give files, folders or globs, or pipe events on stdin (use - for stdin)")
+        return [Source("-", None)]
+    sources: list[Source] = []
+    for arg in args:
+        if arg == "-":
+            sources.append(Source("-", None))
+            continue
+        path = Path(arg)
+        if path.is_dir():
+            sources.extend(Source(str(p), p) for p in _folder_files(path))
+        elif path.is_file():
+            if not os.access(path, os.R_OK):
+                raise InputError(f"{arg}: permission denied")
+            sources.append(Source(arg, path))
+        elif _is_glob(arg):
+            matches = sorted(glob.glob(arg, recursive=True))
+            if not matches:
+                raise InputError(f"{arg}: no file matches this pattern")
+            for m in matches:
+                mp = Path(m)
+                if mp.is_dir():
+                    sources.extend(Source(str(p), p) for p in _folder_files(mp))
+                else:
+                    sources.append(Source(m, mp))
+        elif path.exists():
+            raise InputError(f"{arg}: not a regular file or folder")
+        else:
+            raise InputError(f"{arg}: no such file or folder")
+    return sources
+
+
+class _CountingReader(io.RawIOBase):
+    """Wraps the underlying (compressed) stream and counts bytes consumed, for progress and ETA."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw = raw
+        self.consumed = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
+        n = self._raw.readinto(b)  # type: ignore[attr-defined]
+        if n:
+            self.consumed += n
+        return n or 0
+
+
+def _open_binary(source: Source) -> BinaryIO:
+    if source.path is None:
+        return sys.stdin.buffer
+    return open(source.path, "rb", buffering=0)  # noqa: SIM115 - closed by read_lines
+
+
+def _gunzip_chunks(head: BinaryIO) -> Iterator[bytes]:
+    """Decompress every gzip member as data arrives, so a truncated file still yields what it holds."""
+    decomp = zlib.decompressobj(wbits=31)
+    started = False
+    while True:
+        data = head.read(READ_BUFFER)
+        if not data:
+            break
+        while data:
+            started = True
+            out = decomp.decompress(data)
+            if out:
+                yield out
+            if decomp.eof:
+                data = decomp.unused_data.lstrip(b"\0")  # some writers pad members with zeros
+                decomp = zlib.decompressobj(wbits=31)
+                started = False
+            else:
+                data = b""
+    if started:
+        raise EOFError("the gzip stream ended before its end-of-stream marker")
+
+
+def _zstd_chunks(head: BinaryIO) -> Iterator[bytes]:
+    import zstandard
+
+    reader = zstandard.ZstdDecompressor().stream_reader(head, read_across_frames=True)
+    while chunk := reader.read(READ_BUFFER):
+        yield chunk
+
+
+def _plain_chunks(head: BinaryIO) -> Iterator[bytes]:
+    while chunk := head.read(READ_BUFFER):
+        yield chunk
+
+
+def _chunks(counting: _CountingReader) -> tuple[Iterator[bytes], str]:
+    """Detect the compression from the magic bytes; return decompressed chunks and the kind."""
+    head = io.BufferedReader(counting, buffer_size=READ_BUFFER)
+    magic = head.peek(4)[:4]
+    if magic.startswith(GZIP_MAGIC):
+        return _gunzip_chunks(head), "gzip"
+    if magic.startswith(ZSTD_MAGIC):
+        return _zstd_chunks(head), "zstd"
+    return _plain_chunks(head), "plain"
+
+
+def read_lines(source: Source, progress: _ProgressCounter | None = None) -> Iterator[Line | ReadFailure]:
+    """Stream the non-blank lines of one source, numbered from 1 (decompressed line numbers).
+
+    A BOM at the start and CR before LF are removed. Decompression or I/O errors end the source with
+    one ReadFailure naming the line where reading stopped; the lines read before it are kept."""
+    name = source.name
+    try:
+        raw = _open_binary(source)
+    except OSError as exc:
+        yield ReadFailure(name, 0, f"cannot open: {exc.strerror or exc}")
+        return
+    counting = _CountingReader(raw)
+    if progress is not None:
+        progress.attach(counting)
+    number = 0
+    kind = "plain"
+    pending = b""
+    try:
+        chunks, kind = _chunks(counting)
+        first = True
+        for chunk in chunks:
+            if first:
+                first = False
+                if chunk.startswith(BOM):
+                    chunk = chunk[3:]
+            if pending:
+                chunk = pending + chunk
+            pieces = chunk.split(b"\n")
+            pending = pieces.pop()
+            for piece in pieces:
+                number += 1
+                if piece.endswith(b"\r"):
+                    piece = piece[:-1]
+                if piece and not piece.isspace():
+                    yield Line(name, number, piece)
+        if pending:
+            number += 1
+            if pending.endswith(b"\r"):
+                pending = pending[:-1]
+            if not pending.isspace():
+                yield Line(name, number, pending)
+    except (EOFError, zlib.error) as exc:
+        yield ReadFailure(name, number + 1, f"corrupt or truncated {kind} data after line {number}: {exc}", pending)
+    except OSError as exc:
+        yield ReadFailure(name, number + 1, f"read error after line {number}: {exc.strerror or exc}", pending)
+    except Exception as exc:  # zstandard raises its own ZstdError
+        yield ReadFailure(name, number + 1, f"corrupt {kind} data after line {number}: {exc}", pending)
+    finally:
+        if progress is not None:
+            progress.detach(counting)
+        if source.path is not None:
+            raw.close()
+
+
+class _ProgressCounter:
+    """Bytes of input consumed so far, across sources (compressed bytes for compressed files)."""
+
+    def __init__(self) -> None:
+        self.done = 0
+        self._current: _CountingReader | None = None
+
+    def attach(self, reader: _CountingReader) -> None:
+        self._current = reader
+
+    def detach(self, reader: _CountingReader) -> None:
+        self.done += reader.consumed
+        self._current = None
+
+    @property
+    def consumed(self) -> int:
+        return self.done + (self._current.consumed if self._current else 0)
+
+
+ProgressCounter = _ProgressCounter
+
+
+def total_size(sources: Sequence[Source]) -> int | None:
+    """Total bytes to read, or None when any source has no known size (stdin)."""
+    total = 0
+    for s in sources:
+        size = s.size
+        if size is None:
+            return None
+        total += size
+    return total
+
+
+def iter_lines(sources: Sequence[Source], progress: _ProgressCounter | None = None) -> Iterator[Line | ReadFailure]:
+    """All lines of all sources, in order."""
+    for source in sources:
+        yield from read_lines(source, progress)

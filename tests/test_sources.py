@@ -1,0 +1,82 @@
+"""Reading inputs: files, folders, globs, stdin, gzip/zstd by magic bytes, positions and bad streams."""
+
+from __future__ import annotations
+
+import gzip
+
+import pytest
+import zstandard
+
+from ld_segment_cli.errors import InputError
+from ld_segment_cli.sources import Line, ReadFailure, Source, expand_inputs, read_lines
+
+
+def _lines(path) -> list[Line | ReadFailure]:
+    return list(read_lines(Source(str(path), path)))
+
+
+def test_folders_are_read_recursively_in_sorted_path_order(tmp_path):
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "z").mkdir(parents=True)
+    for rel in ["b/1.ndjson", "a/z/2.ndjson", "a/1.ndjson", ".hidden"]:
+        (tmp_path / rel).write_text("{}\n")
+    names = [s.name for s in expand_inputs([str(tmp_path)])]
+    assert names == [str(tmp_path / "a/1.ndjson"), str(tmp_path / "a/z/2.ndjson"), str(tmp_path / "b/1.ndjson")]
+
+
+def test_globs_expand_sorted_and_an_empty_glob_is_an_error(tmp_path):
+    for name in ["x2.ndjson", "x1.ndjson"]:
+        (tmp_path / name).write_text("{}\n")
+    assert [s.name for s in expand_inputs([str(tmp_path / "x*.ndjson")])] == [
+        str(tmp_path / "x1.ndjson"), str(tmp_path / "x2.ndjson")]
+    with pytest.raises(InputError, match="no file matches"):
+        expand_inputs([str(tmp_path / "nothing-*.gz")])
+
+
+def test_missing_input_is_an_error_before_reading(tmp_path):
+    with pytest.raises(InputError, match="no such file"):
+        expand_inputs([str(tmp_path / "missing.ndjson")])
+
+
+def test_no_argument_and_a_pipe_means_stdin():
+    assert expand_inputs([], stdin_is_tty=False) == [Source("-", None)]
+    with pytest.raises(InputError, match="no input"):
+        expand_inputs([], stdin_is_tty=True)
+
+
+def test_gzip_is_detected_by_magic_bytes_and_lines_keep_decompressed_numbers(tmp_path):
+    path = tmp_path / "export-without-extension"
+    path.write_bytes(gzip.compress(b'{"a":1}\n\n{"a":2}\n'))
+    assert _lines(path) == [Line(str(path), 1, b'{"a":1}'), Line(str(path), 3, b'{"a":2}')]
+
+
+def test_multi_member_gzip_reads_every_member(tmp_path):
+    path = tmp_path / "x.gz"
+    path.write_bytes(gzip.compress(b'{"a":1}\n') + gzip.compress(b'{"a":2}\n'))
+    assert [item.raw for item in _lines(path)] == [b'{"a":1}', b'{"a":2}']
+
+
+def test_zstd_is_detected_by_magic_bytes(tmp_path):
+    path = tmp_path / "x.zst"
+    path.write_bytes(zstandard.ZstdCompressor().compress(b'{"a":1}\n{"a":2}\n'))
+    assert [item.raw for item in _lines(path)] == [b'{"a":1}', b'{"a":2}']
+
+
+def test_bom_crlf_and_blank_lines_are_tolerated(tmp_path):
+    path = tmp_path / "x.ndjson"
+    path.write_bytes(b'\xef\xbb\xbf{"a":1}\r\n   \r\n{"a":2}')
+    assert _lines(path) == [Line(str(path), 1, b'{"a":1}'), Line(str(path), 3, b'{"a":2}')]
+
+
+def test_truncated_gzip_keeps_what_was_read_and_reports_where_it_stopped(tmp_path):
+    body = b"".join(b'{"n":%d,"pad":"%s"}\n' % (i, b"x" * 50) for i in range(2000))
+    data = gzip.compress(body)
+    path = tmp_path / "cut.gz"
+    path.write_bytes(data[: len(data) // 2])
+    items = _lines(path)
+    *good, failure = items
+    assert good and all(isinstance(i, Line) for i in good)
+    assert [i.number for i in good] == list(range(1, len(good) + 1))
+    assert isinstance(failure, ReadFailure)
+    assert failure.number == len(good) + 1
+    assert "truncated gzip" in failure.reason
