@@ -13,11 +13,15 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 
-from . import __version__, fql, render
+from rich.text import Text
+
+from . import __version__, fql, js, render
 from .config import load_destination
+from .diff import DiffTotals, LineDiff, diff_line
+from .embedded_tests import run_tests
 from .errors import ConfigError, InputLineError, Problem, UserError
-from .pipeline import PARSE, Engine, RejectsWriter, Summary
-from .sources import expand_inputs, iter_lines
+from .pipeline import PARSE, Engine, Outcome, RejectsWriter, Summary, parse_line
+from .sources import ReadFailure, Source, expand_inputs, iter_lines
 
 app = typer.Typer(
     add_completion=False,
@@ -128,6 +132,9 @@ def dry_run(
     segment_compat: CompatOpt = False,
     fail_fast: Annotated[bool, typer.Option("--fail-fast", help="Stop at the first unparseable line (exit 1).")] = False,
     fail_on_reject: Annotated[bool, typer.Option("--fail-on-reject", help="Exit 1 if any line was rejected.")] = False,
+    against: Annotated[
+        str | None, typer.Option("--against", help="Diff mode: also map with OTHER.yaml and show what changes.")
+    ] = None,
 ) -> None:
     """Map events and show what would be sent; send nothing."""
     destination = load_destination(mappings, segment_compat=segment_compat)
@@ -135,6 +142,11 @@ def dry_run(
     engine = Engine(destination, _compile_where(where))
     sources = expand_inputs(inputs or [])
     fmt = format or (Format.rich if sys.stdout.isatty() else Format.ndjson)
+    if against is not None:
+        other = load_destination(against, segment_compat=segment_compat)
+        _report_warnings(other.warnings)
+        _dry_run_diff(engine, Engine(other), sources, fmt, limit, mappings or "presets", against)
+        return
     rejects_out = _open_rejects(rejects)
     summary = Summary()
     shown = 0
@@ -176,6 +188,114 @@ def dry_run(
         err.print(render.summary_line(summary), soft_wrap=True)
     if fail_on_reject and summary.rejected_lines:
         raise typer.Exit(1)
+
+
+def _dry_run_diff(before: Engine, after: Engine, sources: list[Source], fmt: Format, limit: int | None,
+                  before_name: str, after_name: str) -> None:
+    """Every event through both mapping files; show only the events whose outgoing events differ, then totals."""
+    totals = DiffTotals()
+    out = sys.stdout.buffer
+    console = Console(highlight=False) if fmt is Format.rich else None
+    changed: list[dict[str, Any]] = []
+    shown = 0
+    for outcome in before.run(iter_lines(sources)):
+        other = Outcome(outcome.source, outcome.line, outcome.raw, outcome.event, excluded=outcome.excluded)
+        if outcome.event is not None and not outcome.excluded:
+            after.apply(outcome.event, other)
+        totals.rejected_before += bool(outcome.rejects)
+        totals.rejected_after += bool(other.rejects) or (outcome.event is None and bool(outcome.rejects))
+        diff = diff_line(outcome.source, outcome.line, [(m.name, e) for m, e in outcome.built],
+                         [(m.name, e) for m, e in other.built])
+        totals.add(diff)
+        if diff is None:
+            continue
+        shown += 1
+        if console is not None:
+            render.print_line_diff(console, diff)
+        elif fmt is Format.ndjson:
+            out.write(js.dumps(diff.record()) + b"\n")
+        else:
+            changed.append(diff.record())
+        if limit is not None and shown >= limit:
+            break
+    if fmt is Format.json:
+        out.write(js.dumps({"changes": changed, "summary": totals.to_dict()}) + b"\n")
+    out.flush()
+    err = _stderr()
+    if err.is_terminal or fmt is Format.rich:
+        err.print(render.diff_totals_table(totals, before_name, after_name))
+    else:
+        err.print(f"ld-segment: {totals.lines} events read, {totals.lines_changed} differ: "
+                  f"{totals.events_changed} changed, {totals.events_appeared} appear, "
+                  f"{totals.events_disappeared} disappear", soft_wrap=True)
+
+
+@app.command("test")
+@handles_errors
+def test(
+    mappings: Annotated[str, typer.Option("--mappings", "-m", envvar="LD_SEGMENT_MAPPINGS", help="Mappings file.")],
+    segment_compat: CompatOpt = False,
+) -> None:
+    """Run the tests: cases embedded in the mappings file; exit 1 if any fails."""
+    destination = load_destination(mappings, segment_compat=segment_compat)
+    results = run_tests(destination)
+    console = Console(highlight=False)
+    for result in results:
+        where = f"{mappings}:{result.case.line}" if result.case.line else mappings
+        if result.passed:
+            console.print(f"[green]PASS[/] {result.case.name}")
+            continue
+        console.print(f"[bold red]FAIL[/] {result.case.name}  ({where})")
+        for reject in result.rejects:
+            console.print(f"      rejected: {reject}", style="red", soft_wrap=True)
+        console.print("      expected → actual:")
+        for change in result.changes:
+            for line in render.diff_lines(LineDiff("", 0, [], [], (change,)))[1:]:
+                console.print(Text("    ") + line, soft_wrap=True)
+    failed = sum(not r.passed for r in results)
+    if not results:
+        console.print(f"no tests in {mappings} (add a `tests:` list)")
+    else:
+        console.print(f"{len(results) - failed} passed, {failed} failed")
+    if failed:
+        raise typer.Exit(1)
+
+
+def _explain_input(event: str | None, line: str | None) -> tuple[str, bytes]:
+    """The raw event for `explain`: a JSON argument, `-` for stdin, or FILE:N from an export."""
+    if line is not None:
+        path, _, number = line.rpartition(":")
+        if not path or not number.isdigit():
+            raise UserError(f"--line {line}: expected FILE:N, e.g. export.ndjson.gz:42")
+        wanted = int(number)
+        for item in iter_lines(expand_inputs([path])):
+            if item.number == wanted:
+                if isinstance(item, ReadFailure):
+                    raise UserError(f"{path}:{wanted}: {item.reason}")
+                return f"{path}:{wanted}", item.raw
+            if item.number > wanted:
+                break
+        raise UserError(f"{path}: no event on line {wanted}")
+    if event is None or event == "-":
+        return "-", sys.stdin.buffer.read().strip()
+    return "argument", event.encode()
+
+
+@app.command("explain")
+@handles_errors
+def explain(
+    event: Annotated[str | None, typer.Argument(help="The event as JSON, or - for stdin.", show_default=False)] = None,
+    line: Annotated[str | None, typer.Option("--line", help="Take the event from FILE:N instead.")] = None,
+    mappings: MappingsOpt = None,
+    segment_compat: CompatOpt = False,
+) -> None:
+    """For one event: every trigger clause by clause, which mappings fire, and each outgoing field's source."""
+    destination = load_destination(mappings, segment_compat=segment_compat)
+    origin, raw = _explain_input(event, line)
+    parsed, error = parse_line(raw)
+    if error is not None:
+        raise UserError(f"{origin}: {error}")
+    render.print_explanation(Console(highlight=False), destination, parsed, Engine(destination))
 
 
 @app.command("validate")

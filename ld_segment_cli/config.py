@@ -21,7 +21,7 @@ MAX_MAPPINGS = 50  # Segment's limit of subscriptions per destination instance
 TOP_KEYS = ("version", "settings", "mappings", "tests")
 SETTINGS_KEYS = ("client_side_id", "events_host")
 MAPPING_KEYS = ("name", "trigger", "action", "enabled", "fields")
-TEST_KEYS = ("name", "event", "expect", "mappings")
+TEST_KEYS = ("name", "event", "expect")
 PRESETS_NAME = "<presets>"
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")  # ${VAR} or ${VAR:-default}
 

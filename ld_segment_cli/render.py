@@ -13,8 +13,11 @@ from rich.table import Table
 from rich.text import Text
 
 from . import js
+from .config import Destination
+from .diff import DiffTotals, LineDiff
+from .mapping_kit import directive_sources, get_path
 from .errors import Problem
-from .pipeline import Outcome, Summary
+from .pipeline import Engine, Outcome, Summary
 
 FLUSH_BYTES = 1 << 16
 
@@ -135,3 +138,106 @@ def print_problems(console: Console, problems: list[Problem]) -> None:
 def json_document(events: list[dict[str, Any]], summary: Summary) -> bytes:
     return b'{"events":[' + b",".join(js.dumps(e) for e in events) + b'],"summary":' + orjson.dumps(
         summary.to_dict()) + b"}\n"
+
+
+def _value(value: Any) -> str:
+    if value is js.UNDEFINED:
+        return "—"
+    text = js.dumps(value).decode()
+    return text if len(text) <= 80 else text[:77] + "…"
+
+
+def diff_lines(diff: LineDiff) -> list[Text]:
+    """A changed input event as readable lines: ~ changed (old → new), + added, - removed, events in or out."""
+    out = [Text(f"{diff.source}:{diff.line}", style="bold cyan")]
+    for change in diff.changes:
+        if change.status == "appeared":
+            ev = change.after or {}
+            out.append(Text(f"  + event appears via {change.mapping}: {ev.get('kind')} {_value(ev.get('key'))}",
+                            style="green"))
+            out.append(Text(f"      {_value(ev)}", style="green"))
+        elif change.status == "disappeared":
+            ev = change.before or {}
+            out.append(Text(f"  - event disappears (was {change.mapping}): {ev.get('kind')} {_value(ev.get('key'))}",
+                            style="red"))
+            out.append(Text(f"      {_value(ev)}", style="red"))
+        else:
+            out.append(Text(f"  ~ {change.mapping}", style="yellow"))
+            for fc in change.fields:
+                if fc.op == "added":
+                    out.append(Text(f"      + {fc.path}: {_value(fc.new)}", style="green"))
+                elif fc.op == "removed":
+                    out.append(Text(f"      - {fc.path}: {_value(fc.old)}", style="red"))
+                else:
+                    line = Text(f"      ~ {fc.path}: ", style="yellow")
+                    line.append(_value(fc.old) if not isinstance(fc.old, str) or not fc.old.startswith("key order")
+                                else fc.old, style="red")
+                    line.append(" → ")
+                    line.append(_value(fc.new) if not isinstance(fc.new, str) or not fc.new.startswith("key order")
+                                else fc.new, style="green")
+                    out.append(line)
+    return out
+
+
+def print_line_diff(console: Console, diff: LineDiff) -> None:
+    for line in diff_lines(diff):
+        console.print(line, soft_wrap=True)
+
+
+def diff_totals_table(totals: DiffTotals, before: str, after: str) -> Table:
+    table = Table(title=f"Diff {before} → {after}", title_justify="left", header_style="bold")
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    table.add_row("input events read", str(totals.lines))
+    table.add_row("input events whose outgoing events differ", str(totals.lines_changed))
+    table.add_row("  outgoing events changed", str(totals.events_changed))
+    table.add_row("  outgoing events that appear", str(totals.events_appeared))
+    table.add_row("  outgoing events that disappear", str(totals.events_disappeared))
+    table.add_row("rejected (before / after)", f"{totals.rejected_before} / {totals.rejected_after}")
+    for (op, path), n in totals.fields.most_common(15):
+        table.add_row(f"field {op}: {path}", str(n))
+    for key, n in totals.keys_gained.most_common(10):
+        table.add_row(f"key gains events: {key}", f"+{n}")
+    for key, n in totals.keys_lost.most_common(10):
+        table.add_row(f"key loses events: {key}", f"-{n}")
+    return table
+
+
+def print_explanation(console: Console, destination: Destination, event: Any, engine: Engine) -> None:
+    """`explain`: each mapping's trigger clause by clause, then what fires and where each field comes from."""
+    outcome = Outcome("<explain>", 0, b"", event)
+    engine.apply(event, outcome)
+    built = {m.name: e for m, e in outcome.built}
+    rejected = {r.mapping: r.reason for r in outcome.rejects}
+    for mapping in destination.mappings:
+        explanation = mapping.trigger.explain(event)
+        fired = bool(explanation.result)
+        head = Text(f"{mapping.name}", style="bold")
+        head.append(f"  ({mapping.action})  trigger: {mapping.trigger.text}", style="dim")
+        console.print(head, soft_wrap=True)
+        for line in explanation.lines():
+            console.print(Text("  " + line, style="green" if "✓" in line else "red" if "✗" in line else ""),
+                          soft_wrap=True)
+        if not fired:
+            console.print(Text("  → does not fire", style="dim"))
+            console.print()
+            continue
+        if mapping.name in rejected:
+            console.print(Text(f"  → fires, but the event is rejected: {rejected[mapping.name]}", style="bold red"),
+                          soft_wrap=True)
+        else:
+            console.print(Text("  → fires and sends:", style="bold green"))
+            console.print(JSON(js.dumps(built[mapping.name]).decode(), indent=2))
+        console.print(Text("  fields:", style="bold"))
+        for key, value in mapping.mapping.items():
+            sources = directive_sources({key: value})
+            if not sources:
+                console.print(Text(f"    {key} = {_value(value)} (fixed value)"), soft_wrap=True)
+                continue
+            for _, directive, path in sources:
+                found = get_path(event, path) if directive != "@template" else js.UNDEFINED
+                detail = f" → {_value(found)}" if directive != "@template" else ""
+                console.print(Text(f"    {key} ← {directive} {path}{detail}"), soft_wrap=True)
+        console.print()
+    fired = [m.name for m in destination.mappings if m.name in built or m.name in rejected]
+    console.print(Text("fires: " + (", ".join(fired) if fired else "no mapping"), style="bold"))

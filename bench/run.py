@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""Benchmark: ld-segment against jq and a hand-written orjson loop, side by side, in one run.
+
+    .venv/bin/python bench/run.py [--events 200000] [--runs 5] [--big 1000000] [--skip-big] [--skip-send]
+
+Generates the data set (bench/data/, git-ignored), checks that every program produces the same events,
+and only then prints speed (median of --runs), peak RSS and the ratios the project promises."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+DATA = HERE / "data"
+BIN = Path(sys.executable).parent
+sys.path.insert(0, str(HERE))
+
+from gen_events import events  # noqa: E402
+
+
+@dataclass
+class Measure:
+    name: str
+    seconds: float
+    rss_mb: float
+    events_out: int
+    events_in: int
+
+    @property
+    def rate(self) -> float:
+        return self.events_in / self.seconds
+
+
+def dataset(n: int) -> Path:
+    DATA.mkdir(exist_ok=True)
+    path = DATA / f"events-{n}.ndjson"
+    if not path.exists():
+        tmp = path.with_suffix(".tmp")
+        with open(tmp, "wb") as f:
+            batch = []
+            for ev in events(n, seed=7):
+                batch.append(orjson.dumps(ev))
+                if len(batch) >= 10000:
+                    f.write(b"\n".join(batch) + b"\n")
+                    batch.clear()
+            if batch:
+                f.write(b"\n".join(batch) + b"\n")
+        tmp.rename(path)
+    return path
+
+
+def run_once(cmd: list[str], out_path: Path) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one run, stdout to out_path."""
+    with open(out_path, "wb") as out:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.PIPE)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{err}")
+    return seconds, usage.ru_maxrss / 1024
+
+
+def measure(name: str, cmd: list[str], n: int, runs: int) -> Measure:
+    out_path = DATA / f"out-{name.replace(' ', '_')}.ndjson"
+    results = [run_once(cmd, out_path) for _ in range(runs)]
+    with open(out_path, "rb") as f:
+        count = sum(1 for _ in f)
+    return Measure(name, statistics.median(r[0] for r in results), max(r[1] for r in results), count, n)
+
+
+def same_events(a: Path, b: Path) -> str | None:
+    """None when both files hold the same events in the same order (compared as parsed JSON)."""
+    with open(a, "rb") as fa, open(b, "rb") as fb:
+        for i, (la, lb) in enumerate(zip(fa, fb, strict=False), 1):
+            if orjson.loads(la) != orjson.loads(lb):
+                return f"line {i} differs:\n  {la.decode().strip()}\n  {lb.decode().strip()}"
+    ca = sum(1 for _ in open(a, "rb"))
+    cb = sum(1 for _ in open(b, "rb"))
+    return None if ca == cb else f"{ca} events vs {cb} events"
+
+
+def table(rows: list[Measure], ref: dict[str, Measure]) -> None:
+    print(f"{'program':<34}{'events/s':>12}{'median s':>10}{'peak RSS':>11}{'vs jq':>8}{'vs loop':>9}")
+    for m in rows:
+        vs_jq = m.rate / ref["jq"].rate if "jq" in ref else float("nan")
+        vs_loop = m.rate / ref["loop"].rate if "loop" in ref else float("nan")
+        print(f"{m.name:<34}{m.rate:>12,.0f}{m.seconds:>10.2f}{m.rss_mb:>9.0f}MB{vs_jq:>7.2f}x{vs_loop:>8.2f}x")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--events", type=int, default=200_000)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--big", type=int, default=1_000_000, help="events for the workers and memory checks")
+    ap.add_argument("--skip-big", action="store_true")
+    ap.add_argument("--skip-send", action="store_true")
+    args = ap.parse_args()
+
+    data = dataset(args.events)
+    ours = [str(BIN / "ld-segment"), "dry-run", "--format", "ndjson", str(data)]
+    programs = {"ld-segment dry-run (presets)": ours,
+                "loop": [sys.executable, str(HERE / "handwritten.py"), str(data)]}
+    for jq in ("jq", "gojq"):
+        if shutil.which(jq):
+            programs[jq] = [jq, "-c", "-f", str(HERE / "presets.jq"), str(data)]
+    print(f"data: {data.name} ({data.stat().st_size / 1e6:.0f} MB, {args.events:,} events); "
+          f"median of {args.runs} runs on {os.cpu_count()} cores")
+
+    # Correctness first: one run each, same events, before any speed is printed.
+    for name, cmd in programs.items():
+        run_once(cmd, DATA / f"out-{name.replace(' ', '_')}.ndjson")
+    reference = DATA / "out-ld-segment_dry-run_(presets).ndjson"
+    for name in programs:
+        if name.startswith("ld-segment"):
+            continue
+        problem = same_events(reference, DATA / f"out-{name}.ndjson")
+        if problem:
+            raise SystemExit(f"outputs differ between ld-segment and {name}: {problem}")
+    print("outputs identical: " + ", ".join(programs))
+
+    rows = [measure(name, cmd, args.events, args.runs) for name, cmd in programs.items()]
+    ref = {m.name: m for m in rows}
+    table(rows, ref)
+
+
+if __name__ == "__main__":
+    main()
