@@ -87,9 +87,13 @@ def same_events(a: Path, b: Path) -> str | None:
         for i, (la, lb) in enumerate(zip(fa, fb, strict=False), 1):
             if orjson.loads(la) != orjson.loads(lb):
                 return f"line {i} differs:\n  {la.decode().strip()}\n  {lb.decode().strip()}"
-    ca = sum(1 for _ in open(a, "rb"))
-    cb = sum(1 for _ in open(b, "rb"))
+    ca, cb = _count_lines(a), _count_lines(b)
     return None if ca == cb else f"{ca} events vs {cb} events"
+
+
+def _count_lines(path: Path) -> int:
+    with open(path, "rb") as f:
+        return sum(1 for _ in f)
 
 
 def table(rows: list[Measure], ref: dict[str, Measure]) -> None:
@@ -105,6 +109,7 @@ def main() -> None:
     ap.add_argument("--events", type=int, default=200_000)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--big", type=int, default=1_000_000, help="events for the workers and memory checks")
+    ap.add_argument("--big-runs", type=int, default=3)
     ap.add_argument("--skip-big", action="store_true")
     ap.add_argument("--skip-send", action="store_true")
     args = ap.parse_args()
@@ -134,6 +139,51 @@ def main() -> None:
     rows = [measure(name, cmd, args.events, args.runs) for name, cmd in programs.items()]
     ref = {m.name: m for m in rows}
     table(rows, ref)
+    verdicts = [check("dry-run ≥ 4× jq", ref, "ld-segment dry-run (presets)", "jq", 4.0),
+                check("dry-run ≥ 0.8× hand-written loop", ref, "ld-segment dry-run (presets)", "loop", 0.8)]
+
+    if not args.skip_big:
+        big = dataset(args.big)
+        print(f"\ndata: {big.name} ({big.stat().st_size / 1e6:.0f} MB, {args.big:,} events); "
+              f"median of {args.big_runs} runs")
+        one = measure("dry-run --workers 1", [*ours[:-1], "--workers", "1", str(big)], args.big, args.big_runs)
+        two = measure("dry-run --workers 2", [*ours[:-1], "--workers", "2", str(big)], args.big, args.big_runs)
+        problem = same_events(DATA / "out-dry-run_--workers_1.ndjson", DATA / "out-dry-run_--workers_2.ndjson")
+        if problem:
+            raise SystemExit(f"--workers 2 output differs from --workers 1: {problem}")
+        big_rows = [one, two]
+        if not args.skip_send:
+            big_rows.append(measure_send(big, args.big))
+        table(big_rows, {"loop": one})
+        print("(vs loop column here: ratio to --workers 1)")
+        verdicts.append(check("--workers 2 ≥ 1.7× one worker", {"a": two, "b": one}, "a", "b", 1.7))
+        verdicts.append(f"{'ok ' if one.rss_mb <= 100 and two.rss_mb <= 100 else 'MISS'} dry-run peak RSS ≤ 100 MB "
+                        f"on {args.big:,} events ({one.rss_mb:.0f} / {two.rss_mb:.0f} MB)")
+        if not args.skip_send:
+            send = big_rows[-1]
+            verdicts.append(f"{'ok ' if send.rate >= 50_000 else 'MISS'} send ≥ 50k events/s to a loopback "
+                            f"endpoint ({send.rate:,.0f}/s)")
+            verdicts.append(f"{'ok ' if send.rss_mb <= 100 else 'MISS'} send peak RSS ≤ 100 MB ({send.rss_mb:.0f} MB)")
+    print()
+    print("\n".join(verdicts))
+
+
+def check(label: str, ref: dict[str, Measure], ours: str, theirs: str, target: float) -> str:
+    if theirs not in ref:
+        return f"skip {label} ({theirs} not installed)"
+    ratio = ref[ours].rate / ref[theirs].rate
+    return f"{'ok ' if ratio >= target else 'MISS'} {label}: {ratio:.2f}×"
+
+
+def measure_send(data: Path, n: int) -> Measure:
+    """`ld-segment send` to a fake LaunchDarkly endpoint on 127.0.0.1 (a separate process that counts)."""
+    from sink import Sink
+
+    with Sink() as sink:
+        cmd = [str(BIN / "ld-segment"), "send", "--client-id", "bench", "--events-url", sink.url, str(data)]
+        seconds, rss = run_once(cmd, DATA / "out-send.txt")
+        received = sink.events()
+    return Measure("send → 127.0.0.1", seconds, rss, received, n)
 
 
 if __name__ == "__main__":

@@ -2,32 +2,44 @@
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import functools
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
-
 from rich.text import Text
 
 from . import __version__, fql, js, render
-from .config import load_destination
+from .config import Destination, load_destination
 from .diff import DiffTotals, LineDiff, diff_line
 from .embedded_tests import run_tests
 from .errors import ConfigError, InputLineError, Problem, UserError
-from .pipeline import PARSE, Engine, Outcome, RejectsWriter, Summary, parse_line
-from .sources import ReadFailure, Source, expand_inputs, iter_lines
+from .pipeline import PARSE, Engine, MappedBlock, Outcome, RejectsWriter, Summary, map_block, parse_line
+from .sources import (
+    DEFAULT_MAX_LINE_BYTES,
+    Block,
+    ProgressCounter,
+    ReadFailure,
+    Source,
+    expand_inputs,
+    iter_blocks,
+    iter_lines,
+    total_size,
+)
 
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     rich_markup_mode=None,
-    help="Replay Segment event exports into LaunchDarkly exactly as Segment's LaunchDarkly (Actions) destination would.",
+    help="Replay Segment event exports into LaunchDarkly exactly as Segment's LaunchDarkly (Actions) "
+    "destination would.",
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -82,11 +94,13 @@ def handles_errors(func: F) -> F:
 
 MappingsOpt = Annotated[
     str | None,
-    typer.Option("--mappings", "-m", envvar="LD_SEGMENT_MAPPINGS", help="Mappings file (YAML). Default: Segment's presets."),
+    typer.Option("--mappings", "-m", envvar="LD_SEGMENT_MAPPINGS",
+                 help="Mappings file (YAML). Default: Segment's presets."),
 ]
 InputsArg = Annotated[
     list[str] | None,
-    typer.Argument(help="Files, folders (recursive), globs, or - for stdin. .gz/.zst are decompressed.", show_default=False),
+    typer.Argument(help="Files, folders (recursive), globs, or - for stdin. .gz/.zst are decompressed.",
+                   show_default=False),
 ]
 WhereOpt = Annotated[str | None, typer.Option("--where", help="Extra FQL filter on input events.")]
 CompatOpt = Annotated[
@@ -94,6 +108,22 @@ CompatOpt = Annotated[
     typer.Option("--segment-compat", help="Reproduce Segment byte for byte, including events it dates 'now'."),
 ]
 RejectsOpt = Annotated[Path | None, typer.Option("--rejects", help="Write every rejected input line here (NDJSON).")]
+
+
+SinceOpt = Annotated[
+    str | None, typer.Option("--since", help="Only events with timestamp at or after this ISO date/time (UTC).")
+]
+UntilOpt = Annotated[str | None, typer.Option("--until", help="Only events with timestamp before this ISO date/time.")]
+DedupeOpt = Annotated[
+    bool, typer.Option("--dedupe/--no-dedupe", help="Skip events whose messageId was already seen in this run.")
+]
+MaxLineOpt = Annotated[
+    int, typer.Option("--max-line-bytes", min=1, help="Longer lines are rejected (stage parse) and skipped.")
+]
+FailFastOpt = Annotated[bool, typer.Option("--fail-fast", help="Stop at the first unparseable line (exit 1).")]
+WorkersOpt = Annotated[
+    int, typer.Option("--workers", "-w", min=1, max=64, help="Processes mapping in parallel (output order kept).")
+]
 
 
 def _compile_where(where: str | None) -> fql.Trigger | None:
@@ -105,11 +135,35 @@ def _compile_where(where: str | None) -> fql.Trigger | None:
     return trigger
 
 
+def parse_instant(flag: str, text: str | None) -> int | None:
+    """--since/--until: an ISO 8601 date or date-time; without an offset it is UTC. Epoch milliseconds."""
+    if text is None:
+        return None
+    value = text.strip()
+    try:
+        moment = dt.datetime.fromisoformat(value[:-1] + "+00:00" if value[-1:] in "Zz" else value)
+    except ValueError:
+        raise UserError(f"{flag} {text}: expected an ISO 8601 date or date-time, e.g. 2024-01-31 "
+                        "or 2024-01-31T12:00:00Z") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return int(moment.timestamp() * 1000)
+
+
+def build_engine(destination: Destination, where: str | None, since: str | None, until: str | None,
+                 dedupe: bool) -> Engine:
+    """The input filters every event-reading command shares: --where, --since/--until, --dedupe."""
+    since_ms, until_ms = parse_instant("--since", since), parse_instant("--until", until)
+    if since_ms is not None and until_ms is not None and until_ms <= since_ms:
+        raise UserError(f"--until {until} is not after --since {since}: no event could pass")
+    return Engine(destination, _compile_where(where), since_ms=since_ms, until_ms=until_ms, dedupe=dedupe)
+
+
 def _open_rejects(path: Path | None) -> RejectsWriter:
     if path is None:
         return RejectsWriter(None)
     try:
-        return RejectsWriter(open(path, "wb"))  # noqa: SIM115 - closed at the end of the run
+        return RejectsWriter(open(path, "wb"))
     except OSError as exc:
         raise UserError(f"{path}: cannot write rejects file: {exc.strerror or exc}") from None
 
@@ -119,19 +173,31 @@ def _report_warnings(warnings: tuple[Problem, ...] | list[Problem]) -> None:
         render.print_problems(_stderr(), list(warnings))
 
 
+def _stop_at(outcome: Outcome) -> InputLineError:
+    reject = outcome.rejects[0]
+    return InputLineError(f"{outcome.source}:{outcome.line}: {reject.reason} (stopped by --fail-fast)")
+
+
 @app.command("dry-run")
 @handles_errors
 def dry_run(
     inputs: InputsArg = None,
     mappings: MappingsOpt = None,
-    format: Annotated[Format | None, typer.Option("--format", "-f", help="rich (terminal default) | ndjson | json")] = None,
+    format: Annotated[
+        Format | None, typer.Option("--format", "-f", help="rich (terminal default) | ndjson | json")
+    ] = None,
     where: WhereOpt = None,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="Stop after N shown events.")] = None,
     show: Annotated[Show, typer.Option("--show", help="rich view: which events to show.")] = Show.matched,
     rejects: RejectsOpt = None,
     segment_compat: CompatOpt = False,
-    fail_fast: Annotated[bool, typer.Option("--fail-fast", help="Stop at the first unparseable line (exit 1).")] = False,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    dedupe: DedupeOpt = True,
+    max_line_bytes: MaxLineOpt = DEFAULT_MAX_LINE_BYTES,
+    fail_fast: FailFastOpt = False,
     fail_on_reject: Annotated[bool, typer.Option("--fail-on-reject", help="Exit 1 if any line was rejected.")] = False,
+    workers: WorkersOpt = 1,
     against: Annotated[
         str | None, typer.Option("--against", help="Diff mode: also map with OTHER.yaml and show what changes.")
     ] = None,
@@ -139,30 +205,84 @@ def dry_run(
     """Map events and show what would be sent; send nothing."""
     destination = load_destination(mappings, segment_compat=segment_compat)
     _report_warnings(destination.warnings)
-    engine = Engine(destination, _compile_where(where))
+    engine = build_engine(destination, where, since, until, dedupe)
     sources = expand_inputs(inputs or [])
     fmt = format or (Format.rich if sys.stdout.isatty() else Format.ndjson)
     if against is not None:
         other = load_destination(against, segment_compat=segment_compat)
         _report_warnings(other.warnings)
-        _dry_run_diff(engine, Engine(other), sources, fmt, limit, mappings or "presets", against)
+        _dry_run_diff(engine, Engine(other), sources, fmt, limit, mappings or "presets", against, max_line_bytes)
         return
     rejects_out = _open_rejects(rejects)
     summary = Summary()
-    shown = 0
+    err = _stderr()
+    counter = ProgressCounter()
+    bar = render.InputProgress(err, total_size(sources), counter) if err.is_terminal and fmt is not Format.rich \
+        else None
+    try:
+        with bar or contextlib.nullcontext():
+            if fmt is Format.ndjson and limit is None:
+                _stream_ndjson(engine, sources, summary, rejects_out, counter, bar, max_line_bytes, fail_fast,
+                               workers)
+            else:
+                _stream_outcomes(engine, sources, summary, rejects_out, fmt, show, limit, max_line_bytes, fail_fast)
+    finally:
+        rejects_out.close()
+    if err.is_terminal or fmt is Format.rich:
+        render.print_summary(err, summary)
+    else:
+        err.print(render.summary_line(summary), soft_wrap=True)
+    if fail_on_reject and summary.rejected_lines:
+        raise typer.Exit(1)
+
+
+def _stream_ndjson(engine: Engine, sources: list[Source], summary: Summary, rejects_out: RejectsWriter,
+                   counter: ProgressCounter, bar: render.InputProgress | None, max_line_bytes: int,
+                   fail_fast: bool, workers: int) -> None:
+    """The hot path: blocks of lines in, blocks of NDJSON out, one write per block."""
+    write = sys.stdout.buffer.write
+    blocks = iter_blocks(sources, counter, max_line_bytes)
+    if workers > 1:
+        from .workers import map_parallel
+
+        results = map_parallel(engine, blocks, workers, fail_fast)
+    else:
+        results = _map_serial(engine, blocks, fail_fast)
+    for out, rejected, part, stopped in results:
+        summary.merge(part)
+        if out:
+            out.append(b"")
+            write(b"\n".join(out))
+        for outcome in rejected:
+            rejects_out.write_outcome(outcome)
+        if bar is not None:
+            bar.update(summary.lines)
+        if stopped is not None:
+            sys.stdout.buffer.flush()
+            raise _stop_at(stopped)
+    sys.stdout.buffer.flush()
+
+
+def _map_serial(engine: Engine, blocks: Iterable[Block | ReadFailure], fail_fast: bool) -> Iterator[MappedBlock]:
+    for block in blocks:
+        yield map_block(engine, block, fail_fast)
+
+
+def _stream_outcomes(engine: Engine, sources: list[Source], summary: Summary, rejects_out: RejectsWriter,
+                     fmt: Format, show: Show, limit: int | None, max_line_bytes: int, fail_fast: bool) -> None:
+    """One Outcome per line, for the rich view, the JSON document and --limit."""
     out = sys.stdout.buffer
     ndjson = render.NdjsonWriter(out)
     collected: list[dict[str, Any]] = []
-    console = Console(highlight=False) if fmt is Format.rich else None
-    view = render.RichView(console, show.value) if console is not None else None
+    view = render.RichView(Console(highlight=False), show.value) if fmt is Format.rich else None
+    shown = 0
     try:
-        for outcome in engine.run(iter_lines(sources)):
+        for outcome in engine.run(iter_lines(sources, None, max_line_bytes)):
             summary.add(outcome)
             if outcome.rejects:
                 rejects_out.write_outcome(outcome)
                 if fail_fast and outcome.rejects[0].stage == PARSE:
-                    r = outcome.rejects[0]
-                    raise InputLineError(f"{outcome.source}:{outcome.line}: {r.reason}")
+                    raise _stop_at(outcome)
             if view is not None:
                 if view.wants(outcome):
                     view.outcome(outcome)
@@ -177,29 +297,21 @@ def dry_run(
                 break
     finally:
         ndjson.flush()
-        rejects_out.close()
     if fmt is Format.json:
         out.write(render.json_document(collected[:limit] if limit else collected, summary))
         out.flush()
-    err = _stderr()
-    if err.is_terminal or fmt is Format.rich:
-        render.print_summary(err, summary)
-    else:
-        err.print(render.summary_line(summary), soft_wrap=True)
-    if fail_on_reject and summary.rejected_lines:
-        raise typer.Exit(1)
 
 
 def _dry_run_diff(before: Engine, after: Engine, sources: list[Source], fmt: Format, limit: int | None,
-                  before_name: str, after_name: str) -> None:
+                  before_name: str, after_name: str, max_line_bytes: int) -> None:
     """Every event through both mapping files; show only the events whose outgoing events differ, then totals."""
     totals = DiffTotals()
     out = sys.stdout.buffer
     console = Console(highlight=False) if fmt is Format.rich else None
     changed: list[dict[str, Any]] = []
     shown = 0
-    for outcome in before.run(iter_lines(sources)):
-        other = Outcome(outcome.source, outcome.line, outcome.raw, outcome.event, excluded=outcome.excluded)
+    for outcome in before.run(iter_lines(sources, None, max_line_bytes)):
+        other = Outcome(outcome.source, outcome.line, outcome.raw, outcome.event, skipped=outcome.skipped)
         if outcome.event is not None and not outcome.excluded:
             after.apply(outcome.event, other)
         totals.rejected_before += bool(outcome.rejects)
@@ -346,7 +458,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
 ) -> None:
     """Replay Segment event exports into LaunchDarkly."""
 

@@ -150,7 +150,8 @@ def _check_mappings(check: _Checker, raw: Any, segment_compat: bool) -> list[Map
         check.at(("mappings",), "mappings must be a list of 1 to 50 mappings")
         return []
     if len(raw) > MAX_MAPPINGS:
-        check.at(("mappings", MAX_MAPPINGS), f"{len(raw)} mappings: Segment allows at most {MAX_MAPPINGS} per destination")
+        check.at(("mappings", MAX_MAPPINGS),
+                 f"{len(raw)} mappings: Segment allows at most {MAX_MAPPINGS} per destination")
     compiled: list[Mapping] = []
     seen: dict[str, int] = {}
     for i, entry in enumerate(raw):

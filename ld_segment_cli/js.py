@@ -4,6 +4,7 @@ and JSON.stringify's output. Every module that must agree with Segment byte for 
 from __future__ import annotations
 
 import math
+import re
 from decimal import Decimal
 from typing import Any, Final
 
@@ -170,6 +171,20 @@ def _json_ready(value: Any) -> Any:
     return value
 
 
+# Number tokens that orjson writes differently from JSON.stringify: integral floats ("1.0", "-0.0") and
+# exponents ("1e+16", "1e-6"). Strings may match too; that only costs the slow path, never exactness.
+_NOT_JS_NUMBER = re.compile(rb"\d(?:\.0|[eE][-+]?\d+)(?:[,}\]]|$)")
+
+
 def dumps(value: Any) -> bytes:
-    """JSON.stringify(value) as UTF-8 bytes: compact, insertion order, raw non-ASCII, JS numbers."""
+    """JSON.stringify(value) as UTF-8 bytes: compact, insertion order, raw non-ASCII, JS numbers.
+
+    Fast path: orjson's bytes are already JSON.stringify's unless a number token needs rewriting or a
+    value orjson cannot write (undefined, huge ints) is present; only then is the value walked."""
+    try:
+        data = orjson.dumps(value)
+    except TypeError:
+        return orjson.dumps(_json_ready(value))
+    if _NOT_JS_NUMBER.search(data) is None:
+        return data
     return orjson.dumps(_json_ready(value))

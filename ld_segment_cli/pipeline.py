@@ -1,4 +1,4 @@
-"""The streaming engine: input lines → parsed events → triggers → mappings → outcomes (built / filtered / rejected).
+"""The streaming engine: input lines → parsed events → input filters → triggers → mappings → outcomes.
 Outcomes are values, not exceptions; the summary accounts for every line read."""
 
 from __future__ import annotations
@@ -10,13 +10,19 @@ from typing import IO, Any
 
 import orjson
 
-from . import fql
+from . import fql, js
 from .actions import MapError
 from .config import Destination, Mapping
-from .mapping_kit import MappingError
-from .sources import Line, ReadFailure
+from .dedupe import SeenIds, id_hash
+from .mapping_kit.dates import dayjs_ms
+from .sources import Block, Line, ReadFailure
 
 PARSE, MAP, DELIVER = "parse", "map", "deliver"
+MAX_TRACKED_KEYS = 10_000  # distinct event keys counted in the summary (bounded memory on huge exports)
+KIND_OF_ACTION = {"trackEvent": "custom", "aliasUser": "alias"}
+
+# Why an event was set aside before any mapping saw it (counted in the summary, never an error).
+DUPLICATE, OUTSIDE_WINDOW, EXCLUDED = "duplicate", "window", "where"
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +42,11 @@ class Outcome:
     event: Any = None
     built: list[tuple[Mapping, dict[str, Any]]] = field(default_factory=list)
     rejects: list[Reject] = field(default_factory=list)
-    excluded: bool = False  # dropped by --where before any mapping
+    skipped: str | None = None  # DUPLICATE / OUTSIDE_WINDOW / EXCLUDED: set aside before the mappings
+
+    @property
+    def excluded(self) -> bool:
+        return self.skipped is not None
 
     @property
     def status(self) -> str:
@@ -53,28 +63,53 @@ def parse_line(raw: bytes) -> tuple[Any, str | None]:
     try:
         event = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        return None, f"invalid JSON: {exc}"
+        return None, _json_problem(raw, exc)
     if type(event) is not dict:
-        kind = "an array" if isinstance(event, list) else f"a {type(event).__name__}"
-        if event is None:
-            kind = "null"
-        elif isinstance(event, bool):
-            kind = "a boolean"
-        elif isinstance(event, int | float):
-            kind = "a number"
-        elif isinstance(event, str):
-            kind = "a string"
-        return None, f"the line is {kind}, not a JSON object"
+        return None, f"the line is {_kind_of(event)}, not a JSON object"
     return event, None
 
 
-class Engine:
-    """Applies a destination's mappings to events. Built once per run; process() is the hot path."""
+def _kind_of(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "an array"
 
-    def __init__(self, destination: Destination, where: fql.Trigger | None = None) -> None:
+
+def _json_problem(raw: bytes, exc: orjson.JSONDecodeError) -> str:
+    """orjson's message, made specific for what users actually meet in exports."""
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as bad:
+        return f"the line is not valid UTF-8 (byte 0x{raw[bad.start]:02x} at byte {bad.start + 1})"
+    message = str(exc)
+    if message.startswith("depth limit exceeded"):
+        return "invalid JSON: nested deeper than 1024 levels"
+    at = raw[exc.pos:exc.pos + 9]
+    if at.startswith((b"NaN", b"Infinity", b"-Infinity")):
+        return f"invalid JSON: NaN and Infinity are not JSON numbers (column {exc.colno})"
+    return f"invalid JSON: {message}"
+
+
+class Engine:
+    """Applies a destination's mappings to events. Built once per run; holds the run's de-duplication state.
+
+    process() makes one Outcome per line for the views; map_block() is the hot path for NDJSON and send."""
+
+    def __init__(self, destination: Destination, where: fql.Trigger | None = None, *,
+                 since_ms: int | None = None, until_ms: int | None = None, dedupe: bool = False) -> None:
         self.destination = destination
         self.mappings = destination.mappings
         self._where = where.predicate if where is not None else None
+        self._since = since_ms
+        self._until = until_ms
+        self._window = since_ms is not None or until_ms is not None
+        self.seen: SeenIds | None = SeenIds() if dedupe else None
         self._fired = tuple((m, m.trigger.predicate, m.build, m.name) for m in destination.mappings)
 
     def apply(self, event: Any, outcome: Outcome) -> None:
@@ -85,8 +120,24 @@ class Engine:
                     outcome.built.append((mapping, build(event)))
                 except MapError as exc:
                     outcome.rejects.append(Reject(MAP, name, exc.message))
-                except MappingError as exc:
-                    outcome.rejects.append(Reject(MAP, name, exc.message))
+
+    def screen(self, event: dict[str, Any]) -> tuple[str | None, str | None]:
+        """The input filters, in order: duplicate messageId, --since/--until, --where.
+        Returns (skip kind, None) to set the event aside, (None, reason) to reject it, or (None, None)."""
+        seen = self.seen
+        if seen is not None:
+            mid = event.get("messageId")
+            if type(mid) is str and not seen.add(id_hash(mid)):
+                return DUPLICATE, None
+        if self._window:
+            ms = dayjs_ms(event.get("timestamp"))
+            if ms is None:
+                return None, "timestamp is missing or not a date, so --since/--until cannot place the event"
+            if (self._since is not None and ms < self._since) or (self._until is not None and ms >= self._until):
+                return OUTSIDE_WINDOW, None
+        if self._where is not None and not self._where(event):
+            return EXCLUDED, None
+        return None, None
 
     def process(self, item: Line | ReadFailure) -> Outcome:
         if isinstance(item, ReadFailure):
@@ -97,16 +148,140 @@ class Engine:
             outcome.rejects.append(Reject(PARSE, None, error))
             return outcome
         outcome.event = event
-        if self._where is not None and not self._where(event):
-            outcome.excluded = True
-            return outcome
-        self.apply(event, outcome)
+        skip, error = self.screen(event)
+        if error is not None:
+            outcome.rejects.append(Reject(PARSE, None, error))
+        elif skip is not None:
+            outcome.skipped = skip
+        else:
+            self.apply(event, outcome)
         return outcome
 
     def run(self, items: Iterable[Line | ReadFailure]) -> Iterator[Outcome]:
         process = self.process
         for item in items:
             yield process(item)
+
+    def map_block(self, block: Block, out: list[bytes], summary: Summary, rejected: list[Outcome],
+                  origins: list[int] | None = None, stop_at_parse_error: bool = False,
+                  parsed: list[Any] | None = None) -> bool:
+        """The hot path: map every line of a block, appending each outgoing event's JSON.stringify bytes to
+        `out` (and its line number to `origins` when given), counting into `summary`, and appending an
+        Outcome to `rejected` for each line with a reject. Returns False if it stopped at a parse error.
+        `parsed` holds the lines already parsed (None where parsing failed), when a caller had to look first."""
+        source = block.source
+        number = block.start - 1
+        loads = orjson.loads
+        decode_error = orjson.JSONDecodeError
+        dumps = js.dumps
+        screen = self.screen
+        plain = self.seen is None and not self._window and self._where is None
+        fired = tuple((i, predicate, build) for i, (_, predicate, build, _) in enumerate(self._fired))
+        n = len(fired)
+        matched = [0] * n
+        built = [0] * n
+        keys = summary.events_by_key
+        lo = summary.first_creation
+        hi = summary.last_creation
+        lines = filtered = built_lines = 0
+        try:
+            for index, raw in enumerate(block.lines):
+                number += 1
+                if not raw:
+                    continue
+                if parsed is not None:
+                    event = parsed[index]
+                else:
+                    try:
+                        event = loads(raw)
+                    except decode_error:
+                        event = None
+                if event is None and raw.isspace():
+                    continue
+                if type(event) is not dict:
+                    outcome = self.process(Line(source, number, raw))
+                    summary.add(outcome)
+                    rejected.append(outcome)
+                    if stop_at_parse_error:
+                        return False
+                    continue
+                if not plain:
+                    skip, error = screen(event)
+                    if skip is not None or error is not None:
+                        outcome = Outcome(source, number, raw, event, skipped=skip)
+                        if error is not None:
+                            outcome.rejects.append(Reject(PARSE, None, error))
+                            rejected.append(outcome)
+                        summary.add(outcome)
+                        continue
+                lines += 1
+                made = 0
+                failed: Outcome | None = None
+                for i, predicate, build in fired:
+                    if predicate(event):
+                        matched[i] += 1
+                        try:
+                            ld = build(event)
+                        except MapError as exc:
+                            if failed is None:
+                                failed = Outcome(source, number, raw, event)
+                            failed.rejects.append(Reject(MAP, self._fired[i][3], exc.message))
+                            continue
+                        built[i] += 1
+                        made += 1
+                        out.append(dumps(ld))
+                        if origins is not None:
+                            origins.append(number)
+                        key = ld["key"]
+                        if type(key) is str and (key in keys or len(keys) < MAX_TRACKED_KEYS):
+                            keys[key] += 1
+                        created = ld["creationDate"]
+                        if lo is None or created < lo:
+                            lo = created
+                        if hi is None or created > hi:
+                            hi = created
+                if failed is not None:
+                    rejected.append(failed)
+                    summary.count_rejects(failed, matched_counted=True)
+                    if not made:
+                        summary.rejected_lines += 1
+                        continue
+                if made:
+                    built_lines += 1
+                else:
+                    filtered += 1
+        finally:
+            summary.lines += lines
+            summary.built_lines += built_lines
+            summary.filtered += filtered
+            summary.first_creation = lo
+            summary.last_creation = hi
+            for (mapping, _, _, name), m, b in zip(self._fired, matched, built, strict=True):
+                if m:
+                    stats = summary.stats(name)
+                    stats.matched += m
+                    stats.built += b
+                    summary.events += b
+                    summary.events_by_kind[KIND_OF_ACTION.get(mapping.action, mapping.action)] += b
+        return True
+
+
+MappedBlock = tuple[list[bytes], list[Outcome], "Summary", Outcome | None]
+"""What one block became: outgoing event lines, the outcomes with rejects, its counts, and the outcome that
+stopped a --fail-fast run (else None)."""
+
+
+def map_block(engine: Engine, block: Block | ReadFailure, fail_fast: bool = False) -> MappedBlock:
+    """One block (or one unreadable stretch of a source) through the engine, with its own summary part."""
+    part = Summary()
+    if isinstance(block, ReadFailure):
+        outcome = engine.process(block)
+        part.add(outcome)
+        return [], [outcome], part, outcome if fail_fast else None
+    out: list[bytes] = []
+    rejected: list[Outcome] = []
+    finished = engine.map_block(block, out, part, rejected, stop_at_parse_error=fail_fast)
+    return out, rejected, part, None if finished else rejected[-1]
 
 
 @dataclass(slots=True)
@@ -118,12 +293,15 @@ class MappingStats:
 
 @dataclass(slots=True)
 class Summary:
-    """Counts that account for every input line: built + filtered + excluded + rejected = lines read."""
+    """Counts that account for every input line:
+    lines = built + filtered + rejected + duplicates + outside the time window + excluded by --where."""
 
     lines: int = 0
     built_lines: int = 0
     filtered: int = 0
     excluded: int = 0
+    duplicates: int = 0
+    outside_window: int = 0
     rejected_lines: int = 0
     rejected_by_stage: Counter[str] = field(default_factory=Counter)
     rejected_by_reason: Counter[str] = field(default_factory=Counter)
@@ -136,29 +314,31 @@ class Summary:
 
     def add(self, outcome: Outcome) -> None:
         self.lines += 1
-        status = outcome.status
-        if outcome.excluded:
-            self.excluded += 1
-        elif status == "built":
+        skipped = outcome.skipped
+        if skipped is not None:
+            if skipped == DUPLICATE:
+                self.duplicates += 1
+            elif skipped == OUTSIDE_WINDOW:
+                self.outside_window += 1
+            else:
+                self.excluded += 1
+        elif outcome.built:
             self.built_lines += 1
-        elif status == "filtered":
-            self.filtered += 1
-        else:
+        elif outcome.rejects:
             self.rejected_lines += 1
-        for reject in outcome.rejects:
-            self.rejected_by_stage[reject.stage] += 1
-            self.rejected_by_reason[_reason_class(reject.reason)] += 1
-            if reject.mapping is not None:
-                stats = self._stats(reject.mapping)
-                stats.matched += 1
-                stats.rejected += 1
+        else:
+            self.filtered += 1
+        if outcome.rejects:
+            self.count_rejects(outcome)
         for mapping, event in outcome.built:
-            stats = self._stats(mapping.name)
+            stats = self.stats(mapping.name)
             stats.matched += 1
             stats.built += 1
             self.events += 1
             self.events_by_kind[event.get("kind", "?")] += 1
-            self.events_by_key[str(event.get("key", "?"))] += 1
+            key = js.to_string(event.get("key"))
+            if key in self.events_by_key or len(self.events_by_key) < MAX_TRACKED_KEYS:
+                self.events_by_key[key] += 1
             created = event.get("creationDate")
             if isinstance(created, int):
                 if self.first_creation is None or created < self.first_creation:
@@ -166,17 +346,52 @@ class Summary:
                 if self.last_creation is None or created > self.last_creation:
                     self.last_creation = created
 
-    def _stats(self, name: str) -> MappingStats:
+    def count_rejects(self, outcome: Outcome, matched_counted: bool = False) -> None:
+        for reject in outcome.rejects:
+            self.rejected_by_stage[reject.stage] += 1
+            self.rejected_by_reason[reason_class(reject.reason)] += 1
+            if reject.mapping is not None:
+                stats = self.stats(reject.mapping)
+                stats.rejected += 1
+                if not matched_counted:
+                    stats.matched += 1
+
+    def stats(self, name: str) -> MappingStats:
         stats = self.per_mapping.get(name)
         if stats is None:
             stats = self.per_mapping[name] = MappingStats()
         return stats
+
+    def merge(self, other: Summary) -> None:
+        """Add another part's counts (a worker's share of the input)."""
+        for name in ("lines", "built_lines", "filtered", "excluded", "duplicates", "outside_window",
+                     "rejected_lines", "events"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.rejected_by_stage.update(other.rejected_by_stage)
+        self.rejected_by_reason.update(other.rejected_by_reason)
+        self.events_by_kind.update(other.events_by_kind)
+        for key, n in other.events_by_key.items():
+            if key in self.events_by_key or len(self.events_by_key) < MAX_TRACKED_KEYS:
+                self.events_by_key[key] += n
+        for name, theirs in other.per_mapping.items():
+            ours = self.stats(name)
+            ours.matched += theirs.matched
+            ours.built += theirs.built
+            ours.rejected += theirs.rejected
+        for value in (other.first_creation, other.last_creation):
+            if value is not None:
+                if self.first_creation is None or value < self.first_creation:
+                    self.first_creation = value
+                if self.last_creation is None or value > self.last_creation:
+                    self.last_creation = value
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "lines_read": self.lines,
             "lines_built": self.built_lines,
             "lines_filtered": self.filtered,
+            "lines_duplicate": self.duplicates,
+            "lines_outside_time_window": self.outside_window,
             "lines_excluded_by_where": self.excluded,
             "lines_rejected": self.rejected_lines,
             "rejects_by_stage": dict(self.rejected_by_stage),
@@ -191,7 +406,7 @@ class Summary:
         }
 
 
-def _reason_class(reason: str) -> str:
+def reason_class(reason: str) -> str:
     """Group reasons for the summary: the text before the first colon ('invalid JSON: ...' → 'invalid JSON')."""
     head, sep, _ = reason.partition(": ")
     return head if sep and len(head) < 60 else reason

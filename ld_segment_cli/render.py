@@ -15,9 +15,9 @@ from rich.text import Text
 from . import js
 from .config import Destination
 from .diff import DiffTotals, LineDiff
-from .mapping_kit import directive_sources, get_path
 from .errors import Problem
-from .pipeline import Engine, Outcome, Summary
+from .mapping_kit import directive_sources, get_path
+from .pipeline import DUPLICATE, EXCLUDED, OUTSIDE_WINDOW, Engine, Outcome, Summary
 
 FLUSH_BYTES = 1 << 16
 
@@ -59,6 +59,10 @@ def format_ms(ms: int | None) -> str:
         return f"{ms} ms"
 
 
+SKIP_TEXT = {DUPLICATE: "· duplicate messageId, skipped", OUTSIDE_WINDOW: "· outside --since/--until",
+             EXCLUDED: "· excluded by --where"}
+
+
 class RichView:
     """Per-event view for a terminal: origin, the mappings that fired and the payload as highlighted JSON."""
 
@@ -79,8 +83,8 @@ class RichView:
             return
         c = self.console
         origin = Text(f"{outcome.source}:{outcome.line}", style="bold cyan")
-        if outcome.excluded:
-            c.print(origin, Text("excluded by --where", style="dim"))
+        if outcome.skipped is not None:
+            c.print(origin, Text(SKIP_TEXT[outcome.skipped], style="dim"))
             return
         for mapping, event in outcome.built:
             c.print(origin, Text("→", style="dim"), Text(mapping.name, style="bold green"),
@@ -101,6 +105,10 @@ def summary_table(summary: Summary, title: str = "Summary") -> Table:
     table.add_row("lines read", str(summary.lines))
     table.add_row("  built ≥1 event", str(summary.built_lines))
     table.add_row("  no mapping fired", str(summary.filtered))
+    if summary.duplicates:
+        table.add_row("  duplicate messageId", str(summary.duplicates))
+    if summary.outside_window:
+        table.add_row("  outside --since/--until", str(summary.outside_window))
     if summary.excluded:
         table.add_row("  excluded by --where", str(summary.excluded))
     table.add_row("  rejected", str(summary.rejected_lines))
@@ -124,9 +132,13 @@ def print_summary(console: Console, summary: Summary) -> None:
 
 def summary_line(summary: Summary) -> str:
     """One plain line for non-terminal stderr."""
-    return (f"ld-segment: {summary.lines} lines read: {summary.built_lines} built {summary.events} events, "
-            f"{summary.filtered} matched no mapping, {summary.excluded} excluded by --where, "
-            f"{summary.rejected_lines} rejected")
+    text = (f"ld-segment: {summary.lines} lines read: {summary.built_lines} built {summary.events} events, "
+            f"{summary.filtered} matched no mapping, {summary.rejected_lines} rejected")
+    for n, what in ((summary.duplicates, "duplicates"), (summary.outside_window, "outside --since/--until"),
+                    (summary.excluded, "excluded by --where")):
+        if n:
+            text += f", {n} {what}"
+    return text
 
 
 def print_problems(console: Console, problems: list[Problem]) -> None:
@@ -241,3 +253,37 @@ def print_explanation(console: Console, destination: Destination, event: Any, en
         console.print()
     fired = [m.name for m in destination.mappings if m.name in built or m.name in rejected]
     console.print(Text("fires: " + (", ".join(fired) if fired else "no mapping"), style="bold"))
+
+
+class InputProgress:
+    """A progress bar on stderr, in bytes of input (compressed bytes for .gz/.zst), with events/s and ETA.
+    Updated once per block, so it costs nothing per event; absent when stderr is not a terminal."""
+
+    def __init__(self, console: Console, total: int | None, counter: Any, label: str = "reading") -> None:
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self._counter = counter
+        self._progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(),
+                                  TextColumn("{task.fields[events]}"), TimeElapsedColumn(), TimeRemainingColumn(),
+                                  console=console, transient=True)
+        self._task = self._progress.add_task(label, total=total, events="")
+
+    def __enter__(self) -> InputProgress:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+    def update(self, lines: int, detail: str = "") -> None:
+        elapsed = self._progress.tasks[0].elapsed or 0.0
+        rate = f"{lines / elapsed:,.0f} lines/s" if elapsed > 0.5 else ""
+        self._progress.update(self._task, completed=self._counter.consumed,
+                              events=f"{lines:,} lines {rate} {detail}".rstrip())

@@ -130,7 +130,7 @@ class _CountingReader(io.RawIOBase):
 def _open_binary(source: Source) -> BinaryIO:
     if source.path is None:
         return sys.stdin.buffer
-    return open(source.path, "rb", buffering=0)  # noqa: SIM115 - closed by read_lines
+    return open(source.path, "rb", buffering=0)
 
 
 def _gunzip_chunks(head: BinaryIO) -> Iterator[bytes]:
@@ -180,23 +180,41 @@ def _chunks(counting: _CountingReader) -> tuple[Iterator[bytes], str]:
     return _plain_chunks(head), "plain"
 
 
-def read_lines(source: Source, progress: _ProgressCounter | None = None) -> Iterator[Line | ReadFailure]:
-    """Stream the non-blank lines of one source, numbered from 1 (decompressed line numbers).
+@dataclass(frozen=True, slots=True)
+class Block:
+    """Consecutive lines of one source: lines[i] is line start + i, without its ending (CR removed).
+    Blank lines are kept as b"" so that numbering stays implicit; consumers skip them."""
 
-    A BOM at the start and CR before LF are removed. Decompression or I/O errors end the source with
-    one ReadFailure naming the line where reading stopped; the lines read before it are kept."""
+    source: str
+    start: int
+    lines: list[bytes]
+
+
+DEFAULT_MAX_LINE_BYTES = 64 << 20
+KEEP_OF_LONG_LINE = 1024  # bytes of an over-long line kept in its reject record
+
+
+def read_blocks(source: Source, progress: _ProgressCounter | None = None,
+                max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> Iterator[Block | ReadFailure]:
+    """Stream one source as blocks of lines (about one decompressed megabyte each), numbered from 1.
+
+    A BOM at the start and CR before LF are removed. A line longer than max_line_bytes is skipped up to its
+    end and reported as a ReadFailure in its place. Decompression or I/O errors end the source with one
+    ReadFailure naming the line where reading stopped; everything before it is delivered."""
     name = source.name
     try:
         raw = _open_binary(source)
     except OSError as exc:
-        yield ReadFailure(name, 0, f"cannot open: {exc.strerror or exc}")
+        yield ReadFailure(name, 1, f"cannot open: {exc.strerror or exc}")
         return
     counting = _CountingReader(raw)
     if progress is not None:
         progress.attach(counting)
-    number = 0
+    number = 0  # lines completed so far
     kind = "plain"
     pending = b""
+    skipping = 0  # > 0 while discarding the rest of an over-long line: bytes seen so far
+    skipped_head = b""
     try:
         chunks, kind = _chunks(counting)
         first = True
@@ -205,22 +223,36 @@ def read_lines(source: Source, progress: _ProgressCounter | None = None) -> Iter
                 first = False
                 if chunk.startswith(BOM):
                     chunk = chunk[3:]
+            if skipping:
+                cut = chunk.find(b"\n")
+                if cut < 0:
+                    skipping += len(chunk)
+                    continue
+                number += 1
+                yield _too_long(name, number, skipping + cut, skipped_head, max_line_bytes)
+                skipping = 0
+                chunk = chunk[cut + 1:]
             if pending:
                 chunk = pending + chunk
-            pieces = chunk.split(b"\n")
-            pending = pieces.pop()
-            for piece in pieces:
-                number += 1
-                if piece.endswith(b"\r"):
-                    piece = piece[:-1]
-                if piece and not piece.isspace():
-                    yield Line(name, number, piece)
-        if pending:
+            lines = chunk.split(b"\n")
+            pending = lines.pop()
+            if b"\r" in chunk:
+                lines = [ln[:-1] if ln.endswith(b"\r") else ln for ln in lines]
+            if len(chunk) > max_line_bytes:
+                yield from _split_long(name, number + 1, lines, max_line_bytes)
+            elif lines:
+                yield Block(name, number + 1, lines)
+            number += len(lines)
+            if len(pending) > max_line_bytes:
+                skipping, skipped_head, pending = len(pending), pending[:KEEP_OF_LONG_LINE], b""
+        if skipping:
             number += 1
+            yield _too_long(name, number, skipping, skipped_head, max_line_bytes)
+        elif pending:
             if pending.endswith(b"\r"):
                 pending = pending[:-1]
-            if not pending.isspace():
-                yield Line(name, number, pending)
+            number += 1
+            yield Block(name, number, [pending])
     except (EOFError, zlib.error) as exc:
         yield ReadFailure(name, number + 1, f"corrupt or truncated {kind} data after line {number}: {exc}", pending)
     except OSError as exc:
@@ -232,6 +264,42 @@ def read_lines(source: Source, progress: _ProgressCounter | None = None) -> Iter
             progress.detach(counting)
         if source.path is not None:
             raw.close()
+
+
+def _too_long(name: str, number: int, size: int, head: bytes, limit: int) -> ReadFailure:
+    return ReadFailure(name, number, f"line is {size:,} bytes, more than --max-line-bytes {limit:,} "
+                       f"(raw keeps its first {KEEP_OF_LONG_LINE} bytes)", head)
+
+
+def _split_long(name: str, start: int, lines: list[bytes], limit: int) -> Iterator[Block | ReadFailure]:
+    """Blocks around the over-long lines of a chunk larger than the limit (rare: a huge chunk or a tiny limit)."""
+    run: list[bytes] = []
+    run_start = start
+    for i, ln in enumerate(lines):
+        if len(ln) <= limit:
+            run.append(ln)
+            continue
+        if run:
+            yield Block(name, run_start, run)
+            run = []
+        yield _too_long(name, start + i, len(ln), ln[:KEEP_OF_LONG_LINE], limit)
+        run_start = start + i + 1
+    if run:
+        yield Block(name, run_start, run)
+
+
+def read_lines(source: Source, progress: _ProgressCounter | None = None,
+               max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> Iterator[Line | ReadFailure]:
+    """The non-blank lines of one source, one at a time (for views that look at single events)."""
+    for block in read_blocks(source, progress, max_line_bytes):
+        if isinstance(block, ReadFailure):
+            yield block
+            continue
+        number = block.start
+        for ln in block.lines:
+            if ln and not ln.isspace():
+                yield Line(block.source, number, ln)
+            number += 1
 
 
 class _ProgressCounter:
@@ -267,7 +335,15 @@ def total_size(sources: Sequence[Source]) -> int | None:
     return total
 
 
-def iter_lines(sources: Sequence[Source], progress: _ProgressCounter | None = None) -> Iterator[Line | ReadFailure]:
-    """All lines of all sources, in order."""
+def iter_lines(sources: Sequence[Source], progress: _ProgressCounter | None = None,
+               max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> Iterator[Line | ReadFailure]:
+    """All non-blank lines of all sources, in order."""
     for source in sources:
-        yield from read_lines(source, progress)
+        yield from read_lines(source, progress, max_line_bytes)
+
+
+def iter_blocks(sources: Sequence[Source], progress: _ProgressCounter | None = None,
+                max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> Iterator[Block | ReadFailure]:
+    """All blocks of all sources, in order."""
+    for source in sources:
+        yield from read_blocks(source, progress, max_line_bytes)

@@ -6,7 +6,6 @@ import json
 
 import orjson
 import pytest
-
 from conftest import run_cli
 
 TRACK_ANON = "72d7bed1-4f42-4f2f-8955-72677340546b"

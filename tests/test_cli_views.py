@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import orjson
-
 from conftest import ROOT, ndjson, run_cli
 
 EXAMPLE = str(ROOT / "mappings.example.yaml")
@@ -14,7 +13,7 @@ EVENTS = [
     {"type": "track", "event": "Product Viewed", "anonymousId": "a2", "messageId": "m2",
      "timestamp": "2024-01-01T00:00:01Z", "properties": {"value": 7}},
     {"type": "identify", "userId": "u3", "anonymousId": "a3", "messageId": "m3", "timestamp": "2024-01-01T00:00:02Z"},
-    {"type": "page", "name": "Checkout", "anonymousId": "a4", "messageId": "m4", "timestamp": "2024-01-01T00:00:03Z"},
+    {"type": "page", "name": "Checkout", "userId": "u4", "anonymousId": "a4", "messageId": "m4", "timestamp": "2024-01-01T00:00:03Z"},
 ]
 WIDE = {"COLUMNS": "120", "TERM": "dumb"}
 

@@ -26,12 +26,12 @@ VECTORS = [
     (
         "M101",
         '""',
-        '{"a":{"b":{"c":42,"d":true,"e":"hello","f":[{"g":"yay"},{"g":"nay"}]},"h":null},"[txt] non":true,"[txt] nest":{"inner":true}}',  # noqa: E501
+        '{"a":{"b":{"c":42,"d":true,"e":"hello","f":[{"g":"yay"},{"g":"nay"}]},"h":null},"[txt] non":true,"[txt] nest":{"inner":true}}',
     ),
     (
         "M102",
         '"."',
-        '{"a":{"b":{"c":42,"d":true,"e":"hello","f":[{"g":"yay"},{"g":"nay"}]},"h":null},"[txt] non":true,"[txt] nest":{"inner":true}}',  # noqa: E501
+        '{"a":{"b":{"c":42,"d":true,"e":"hello","f":[{"g":"yay"},{"g":"nay"}]},"h":null},"[txt] non":true,"[txt] nest":{"inner":true}}',
     ),
     ("M103", "\"['a'].b\"", '{"c":42,"d":true,"e":"hello","f":[{"g":"yay"},{"g":"nay"}]}'),
     ("M104", '"[\\"a\\"].b"', '{"c":42,"d":true,"e":"hello","f":[{"g":"yay"},{"g":"nay"}]}'),

@@ -277,7 +277,7 @@ VECTORS = [
     ),
     (
         "M65",
-        '{"@replace":{"pattern":"-","replacement":" ","pattern2":"great","replacement2":"awesome","value":{"@path":"$.a"},"ignorecase":false,"global":true}}',  # noqa: E501
+        '{"@replace":{"pattern":"-","replacement":" ","pattern2":"great","replacement2":"awesome","value":{"@path":"$.a"},"ignorecase":false,"global":true}}',
         '{"a":"something-great!"}',
         '"something awesome!"',
     ),

@@ -1,0 +1,371 @@
+"""The `send` and `check` commands: flags → endpoint, checkpoint, rejects file, SendRun; progress and summary on
+stderr; outcomes → exit codes. Registered in cli.py with app.command("send")(send) and app.command("check")(check).
+
+This module does not import cli.py at load time (cli.py imports it to register the commands)."""
+
+from __future__ import annotations
+
+import functools
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+from typing import IO, Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+
+from . import delivery as dl
+from .checkpoint import Checkpoint, CheckpointFile, Identity, resume_point
+from .config import Destination, load_destination
+from .errors import UserError
+from .sources import ProgressCounter, expand_inputs
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def handles_errors(func: F) -> F:
+    """cli.handles_errors, looked up when the command runs (cli.py imports this module to register it)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from .cli import handles_errors as outer
+
+        return outer(func)(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+# The options shared with dry-run: same flags, same meaning (defined here to avoid importing cli.py).
+InputsArg = Annotated[
+    list[str] | None,
+    typer.Argument(help="Files, folders (recursive), globs, or - for stdin. .gz/.zst are decompressed.",
+                   show_default=False),
+]
+MappingsOpt = Annotated[
+    str | None,
+    typer.Option("--mappings", "-m", envvar="LD_SEGMENT_MAPPINGS",
+                 help="Mappings file (YAML). Default: Segment's presets."),
+]
+WhereOpt = Annotated[str | None, typer.Option("--where", help="Extra FQL filter on input events.")]
+CompatOpt = Annotated[
+    bool,
+    typer.Option("--segment-compat", help="Reproduce Segment byte for byte, including events it dates 'now'."),
+]
+RejectsOpt = Annotated[
+    Path | None,
+    typer.Option("--rejects", help="Write every input line that was not delivered here (NDJSON, with the reason)."),
+]
+ClientIdOpt = Annotated[
+    str | None,
+    typer.Option("--client-id", envvar="LD_CLIENT_SIDE_ID", show_envvar=True,
+                 help="LaunchDarkly client-side ID. Default: settings.client_side_id of the mappings file."),
+]
+EventsHostOpt = Annotated[
+    str | None,
+    typer.Option("--events-host", help="Events host name (https). Default: settings.events_host, "
+                 "else events.launchdarkly.com."),
+]
+GoalsUrlOpt = Annotated[str | None, typer.Option("--goals-url", envvar="LD_SEGMENT_GOALS_URL", hidden=True)]
+
+
+def _stderr() -> Console:
+    return Console(stderr=True, highlight=False)
+
+
+def _setting(destination: Destination, key: str) -> str | None:
+    value = destination.settings.get(key)
+    return value if value else None
+
+
+def _endpoint(destination: Destination, client_id: str | None, events_host: str | None,
+              events_url: str | None) -> tuple[str, dl.Endpoint]:
+    client_id = client_id or _setting(destination, "client_side_id")
+    if events_url is None:
+        events_host = events_host or _setting(destination, "events_host")
+    endpoint = dl.resolve_endpoint(client_id, events_host, events_url)
+    assert client_id is not None
+    return client_id, endpoint
+
+
+def _verify(client_id: str, endpoint: dl.Endpoint, goals_url: str | None, err: Console) -> None:
+    """LD3: only against LaunchDarkly's own host (Segment skips it for custom hosts), unless told where."""
+    if goals_url is None and not endpoint.default_host:
+        err.print(f"check skipped: {endpoint.host} is a custom events host (Segment's destination skips it too)")
+        return
+    result = dl.check_client_id(client_id, goals_url or dl.GOALS_URL)
+    if not result.ok:
+        raise dl.RefusedError(f"LaunchDarkly does not recognise the client-side ID {client_id!r} "
+                              f"(HEAD {result.url} answered {dl.status_text(result.status)}): check --client-id, "
+                              "LD_CLIENT_SIDE_ID or settings.client_side_id")
+    err.print(f"ok: LaunchDarkly recognises the client-side ID {client_id} ({dl.status_text(result.status)})")
+
+
+@handles_errors
+def check(
+    mappings: MappingsOpt = None,
+    client_id: ClientIdOpt = None,
+    events_host: EventsHostOpt = None,
+    goals_url: GoalsUrlOpt = None,
+) -> None:
+    """Verify the client-side ID with LaunchDarkly, as Segment's "test authentication" does."""
+    destination = load_destination(mappings)
+    client_id, endpoint = _endpoint(destination, client_id, events_host, None)
+    _verify(client_id, endpoint, goals_url, _stderr())
+
+
+def _compile_where(where: str | None) -> Any:
+    if where is None:
+        return None
+    from . import fql
+
+    trigger = fql.compile_trigger(where)
+    if trigger.error is not None:
+        raise UserError(f"--where:{trigger.error.column}: {trigger.error.message} (in: {where})")
+    return trigger
+
+
+def _open_rejects(path: Path | None, resume: Checkpoint | None, err: Console) -> IO[bytes] | None:
+    """The rejects file; a resumed run cuts it back to what its checkpoint vouches for and appends."""
+    if path is None:
+        return None
+    where = str(path.resolve())
+    try:
+        if resume is not None and resume.rejects_path == where and path.is_file() \
+                and path.stat().st_size >= resume.rejects_offset:
+            stream = open(path, "r+b")  # noqa: SIM115 - closed at the end of the run
+            stream.truncate(resume.rejects_offset)
+            stream.seek(resume.rejects_offset)
+            return stream
+        if resume is not None and resume.rejects_path and resume.rejects_path != where:
+            err.print(f"note: the rejects of the earlier run(s) are in {resume.rejects_path}")
+        return open(path, "wb")
+    except OSError as exc:
+        raise UserError(f"{path}: cannot write rejects file: {exc.strerror or exc}") from None
+
+
+@contextmanager
+def _interrupts(run: dl.SendRun, err: Console) -> Iterator[None]:
+    """Ctrl-C (or SIGTERM) once: stop reading, let requests on the wire finish, save the checkpoint. Twice:
+    cancel requests on the wire too. Three times: give up at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    presses = 0
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        nonlocal presses
+        presses += 1
+        if presses == 1:
+            err.print("stopping: finishing the requests in flight and saving the checkpoint "
+                      "(Ctrl-C again to stop at once)")
+            run.request_stop()
+        elif presses == 2:
+            run.request_abort()
+        else:
+            raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+class _ProgressBar:
+    """Bytes of input done (with ETA), lines read, events sent, rejected, events per second: on a terminal only."""
+
+    def __init__(self, console: Console) -> None:
+        self.progress = Progress(
+            TextColumn("[bold]send[/]"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
+            TextColumn("{task.fields[counts]}"), console=console, transient=False)
+        self.task: TaskID | None = None
+
+    def __enter__(self) -> _ProgressBar:
+        self.progress.start()
+        self.task = self.progress.add_task("send", total=None, counts="")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def update(self, p: dl.Progress) -> None:
+        assert self.task is not None
+        rate = p.events_sent / p.elapsed if p.elapsed > 0 else 0.0
+        counts = f"read {p.lines:,} · sent {p.events_sent:,} · rejected {p.rejected:,} · {rate:,.0f} events/s"
+        self.progress.update(self.task, completed=p.bytes_done, total=p.bytes_total, counts=counts)
+
+
+def reconciliation(run: dl.SendRun) -> tuple[str, float]:
+    """`read N = sent S + filtered F + rejected R (parse P, map M, deliver D)` and the delivery rate."""
+    s = run.summary
+    t = run.totals
+    filtered = s.filtered + s.excluded + getattr(s, "duplicates", 0) + getattr(s, "outside_window", 0)
+    parse = s.rejected_by_stage.get("parse", 0)
+    mapped = s.rejected_lines - parse
+    rejected = parse + mapped + t.lines_failed
+    line = (f"read {s.lines} = sent {t.lines_sent} + filtered {filtered} + rejected {rejected} "
+            f"(parse {parse}, map {mapped}, deliver {t.lines_failed})")
+    if t.lines_unsent:
+        line += f" + not sent {t.lines_unsent}"
+    attempted = t.lines_sent + rejected
+    return line, (t.lines_sent / attempted if attempted else 1.0)
+
+
+def _print_summary(err: Console, run: dl.SendRun, rate: float, line: str, checkpoint: Path | None,
+                   rejects: Path | None) -> None:
+    s = run.summary
+    t = run.totals
+    st = run.sender.stats
+    seconds = max(run.elapsed, 1e-9)
+    err.print(f"ld-segment send: {s.lines:,} lines read in {run.elapsed:.1f} s; {t.events_sent:,} events "
+              f"delivered ({t.events_sent / seconds:,.0f} events/s) in {t.batches:,} batches, "
+              f"{st.requests:,} requests, {st.retries:,} retries", soft_wrap=True)
+    if st.splits or st.bisections:
+        err.print(f"  413 splits {st.splits:,}, 400 bisections {st.bisections:,}")
+    for reason, n in sorted(t.failed_by_reason.items(), key=lambda kv: -kv[1])[:5]:
+        err.print(f"  not delivered: {n:,} events: {reason}", soft_wrap=True)
+    style = "green" if rate >= 1.0 else "yellow"
+    err.print(f"  delivery rate [{style}]{rate:.2%}[/] (lines sent / lines sent or rejected)")
+    err.print(f"  {line}", soft_wrap=True, markup=False)
+    if t.lines_skipped or run.previous_sent:
+        err.print(f"  resumed: {t.lines_skipped:,} lines before the checkpoint were skipped; "
+                  f"{run.previous_sent:,} events were delivered by earlier runs")
+    if rejects is not None and (s.rejected_lines or t.lines_failed or t.lines_unsent):
+        err.print(f"  rejects: {rejects}", soft_wrap=True)
+    if checkpoint is not None:
+        state = "complete" if run.completed else "resume by running the same command again"
+        names = run.names
+        index, number = run.watermark
+        where = "the start" if index >= len(names) or (index == 0 and number == 0) else f"{names[index]}:{number}"
+        err.print(f"  checkpoint: {checkpoint} at {where} ({state})", soft_wrap=True)
+
+
+@handles_errors
+def send(
+    inputs: InputsArg = None,
+    mappings: MappingsOpt = None,
+    where: WhereOpt = None,
+    segment_compat: CompatOpt = False,
+    rejects: RejectsOpt = None,
+    client_id: ClientIdOpt = None,
+    events_host: EventsHostOpt = None,
+    events_url: Annotated[str | None, typer.Option(
+        "--events-url", help="Send here instead (scheme, host, port[, path prefix]); http:// only for loopback.",
+    )] = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, max=100_000,
+                                            help="Events per request, at most.")] = dl.DEFAULT_BATCH_SIZE,
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=64,
+                                             help="Requests in flight at once.")] = dl.DEFAULT_CONCURRENCY,
+    rate: Annotated[float | None, typer.Option("--rate", min=0.001,
+                                               help="Events per second, at most (default: no limit).")] = None,
+    checkpoint: Annotated[Path | None, typer.Option(
+        "--checkpoint", help="Record progress here; running the same command again resumes after the last "
+        "delivered batch.")] = None,
+    restart: Annotated[bool, typer.Option("--restart", help="Ignore (and overwrite) the checkpoint.")] = False,
+    min_delivery_rate: Annotated[float, typer.Option(
+        "--min-delivery-rate", min=0.0, max=1.0, help="Exit 1 when the share of lines delivered is lower.")] = 1.0,
+    max_attempts: Annotated[int, typer.Option("--max-attempts", min=1, max=100,
+                                              help="Attempts per request before its events are rejected.")]
+    = dl.DEFAULT_MAX_ATTEMPTS,
+    no_gzip: Annotated[bool, typer.Option("--no-gzip", help="Send uncompressed bodies.")] = False,
+    check_first: Annotated[bool, typer.Option("--check", help="Verify the client-side ID with LaunchDarkly first.")]
+    = False,
+    batch_bytes: Annotated[int, typer.Option("--batch-bytes", min=256, hidden=True)] = dl.DEFAULT_BATCH_BYTES,
+    gzip_level: Annotated[int, typer.Option("--gzip-level", min=1, max=9, hidden=True)] = dl.DEFAULT_GZIP_LEVEL,
+    retry_base: Annotated[float, typer.Option("--retry-base", min=0.0, hidden=True)] = dl.DEFAULT_RETRY_BASE,
+    retry_cap: Annotated[float, typer.Option("--retry-cap", min=0.0, hidden=True)] = dl.DEFAULT_RETRY_CAP,
+    timeout: Annotated[float, typer.Option("--timeout", min=0.01, hidden=True)] = dl.DEFAULT_TIMEOUT,
+    checkpoint_interval: Annotated[float, typer.Option("--checkpoint-interval", min=0.0, hidden=True)] = 1.0,
+    goals_url: GoalsUrlOpt = None,
+) -> None:
+    """Map events and deliver them to LaunchDarkly (batched, retried, resumable)."""
+    from .pipeline import Engine, RejectsWriter, Summary
+    from .render import print_problems
+
+    err = _stderr()
+    destination = load_destination(mappings, segment_compat=segment_compat)
+    if destination.warnings:
+        print_problems(err, list(destination.warnings))
+    trigger = _compile_where(where)
+    client_id, endpoint = _endpoint(destination, client_id, events_host, events_url)
+    if endpoint.default_host and not dl.looks_like_client_id(client_id):
+        err.print(f"warning: {client_id!r} does not look like a client-side ID (24 hex digits); "
+                  "LaunchDarkly will answer 404 if it is wrong", soft_wrap=True)
+    sources = expand_inputs(inputs or [])
+
+    store: CheckpointFile | None = None
+    identity: Identity | None = None
+    resume: Checkpoint | None = None
+    if checkpoint is not None:
+        store = CheckpointFile(checkpoint, str(rejects.resolve()) if rejects is not None else None)
+        store.check_writable()
+        identity = Identity.of(destination.path, destination.digest, [(s.name, s.size) for s in sources],
+                               {"where": where, "segment-compat": segment_compat, "batch-size": batch_size,
+                                "batch-bytes": batch_bytes})
+        resume = resume_point(store, identity, restart)
+        if resume is not None and resume.complete:
+            err.print(f"nothing to send: {checkpoint} records that every line was delivered or rejected "
+                      f"({resume.events_sent:,} events sent); use --restart to send again", soft_wrap=True)
+            return
+        if resume is not None:
+            err.print(f"resuming from {checkpoint}: after {resume.where}", soft_wrap=True)
+
+    if check_first:
+        _verify(client_id, endpoint, goals_url, err)
+
+    stream = _open_rejects(rejects, resume, err)
+    summary = Summary()
+    counter = ProgressCounter()
+    sender = dl.Sender(dl.DeliveryOptions(
+        url=endpoint.url, digest=destination.digest, concurrency=concurrency, rate=rate, max_attempts=max_attempts,
+        gzip=not no_gzip, gzip_level=gzip_level, retry_base=retry_base, retry_cap=retry_cap, timeout=timeout,
+    ), [s.name for s in sources])
+    bar = _ProgressBar(err) if err.is_terminal else None
+    run = dl.SendRun(
+        Engine(destination, trigger), sources, sender, summary, RejectsWriter(stream),
+        dl.SendOptions(batch_size=batch_size, batch_bytes=batch_bytes, checkpoint_interval=checkpoint_interval),
+        rejects_stream=stream, checkpoint=store, identity=identity, resume=resume, progress_counter=counter,
+        on_progress=bar.update if bar is not None else None,
+    )
+    try:
+        with _interrupts(run, err):
+            if bar is not None:
+                with bar:
+                    run.run()
+            else:
+                run.run()
+    finally:
+        if stream is not None:
+            stream.close()
+
+    line, delivered = reconciliation(run)
+    _print_summary(err, run, delivered, line, checkpoint, rejects)
+    fatal = sender.fatal
+    if fatal is not None:
+        raise dl.RefusedError(
+            f"LaunchDarkly answered {fatal.message}: the client-side ID or events host is wrong "
+            f"(check --client-id, LD_CLIENT_SIDE_ID or settings.client_side_id, and --events-host); nothing more "
+            f"was sent. {_what_now(run, checkpoint, rejects)}")
+    if run.stop_requested:
+        err.print(f"[bold red]interrupted:[/] {_what_now(run, checkpoint, rejects)}", soft_wrap=True)
+        raise typer.Exit(130)
+    if delivered < min_delivery_rate:
+        err.print(f"[bold red]error:[/] delivery rate {delivered:.2%} is below --min-delivery-rate "
+                  f"{min_delivery_rate:.2%}", soft_wrap=True)
+        raise typer.Exit(1)
+
+
+def _what_now(run: dl.SendRun, checkpoint: Path | None, rejects: Path | None) -> str:
+    unsent = run.totals.lines_unsent
+    if not unsent:
+        return "Every line read was delivered or recorded."
+    if checkpoint is not None:
+        return f"{unsent:,} lines were not sent: run the same command again to resume from {checkpoint}."
+    if rejects is not None:
+        return f"{unsent:,} lines were not sent: they are in {rejects} (stage deliver)."
+    return f"{unsent:,} lines were not sent (use --checkpoint or --rejects to keep track of them)."

@@ -1,0 +1,33 @@
+"""js.dumps takes a fast path (orjson's bytes as they are) only when they equal JSON.stringify's."""
+
+from __future__ import annotations
+
+import math
+
+import orjson
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ld_segment_cli import js
+from ld_segment_cli.js import UNDEFINED, _json_ready
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=True) | st.text(max_size=8),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=4), children, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(json_values)
+def test_dumps_equals_the_walked_json_stringify_form(value):
+    assert js.dumps(value) == orjson.dumps(_json_ready(value))
+
+
+def test_numbers_are_written_as_javascript_writes_them():
+    assert js.dumps(1.0) == b"1"
+    assert js.dumps({"a": [1e16, 1e21, 1e-6, 1e-7, -0.0, 0.5]}) == b'{"a":[10000000000000000,1e+21,0.000001,1e-7,0,0.5]}'
+    assert js.dumps({"a": math.inf, "b": UNDEFINED, "c": [UNDEFINED]}) == b'{"a":null,"c":[null]}'
+
+
+def test_strings_that_look_like_numbers_are_left_alone():
+    assert js.dumps({"v": "release 1.0, 2e5]"}) == b'{"v":"release 1.0, 2e5]"}'
