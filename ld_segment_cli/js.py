@@ -4,7 +4,6 @@ and JSON.stringify's output. Every module that must agree with Segment byte for 
 from __future__ import annotations
 
 import math
-import re
 from decimal import Decimal
 from typing import Any, Final
 
@@ -171,20 +170,35 @@ def _json_ready(value: Any) -> Any:
     return value
 
 
-# Number tokens that orjson writes differently from JSON.stringify: integral floats ("1.0", "-0.0") and
-# exponents ("1e+16", "1e-6"). Strings may match too; that only costs the slow path, never exactness.
-_NOT_JS_NUMBER = re.compile(rb"\d(?:\.0|[eE][-+]?\d+)(?:[,}\]]|$)")
+def _plain(value: Any) -> bool:
+    """True when orjson already writes `value` exactly as JSON.stringify does: no undefined, no integral or
+    exponent-range float (orjson writes 1.0, 1e+16, 1e-6 where JavaScript writes 1, 10000000000000000,
+    0.000001) and no integer beyond 64 bits. An iterative walk: cheaper than scanning the output."""
+    stack = [value]
+    pop = stack.pop
+    push = stack.extend
+    while stack:
+        v = pop()
+        t = type(v)
+        if t is str or v is None or t is bool:
+            continue
+        if t is dict:
+            push(v.values())
+        elif t is list:
+            push(v)
+        elif t is int:
+            if not -(2**63) <= v < 2**64:
+                return False
+        elif t is float:
+            if v.is_integer() or not 1e-5 <= abs(v) < 1e16:
+                return False
+        else:
+            return False
+    return True
 
 
 def dumps(value: Any) -> bytes:
-    """JSON.stringify(value) as UTF-8 bytes: compact, insertion order, raw non-ASCII, JS numbers.
-
-    Fast path: orjson's bytes are already JSON.stringify's unless a number token needs rewriting or a
-    value orjson cannot write (undefined, huge ints) is present; only then is the value walked."""
-    try:
-        data = orjson.dumps(value)
-    except TypeError:
-        return orjson.dumps(_json_ready(value))
-    if _NOT_JS_NUMBER.search(data) is None:
-        return data
+    """JSON.stringify(value) as UTF-8 bytes: compact, insertion order, raw non-ASCII, JS numbers."""
+    if _plain(value):
+        return orjson.dumps(value)
     return orjson.dumps(_json_ready(value))

@@ -163,12 +163,10 @@ class Engine:
             yield process(item)
 
     def map_block(self, block: Block, out: list[bytes], summary: Summary, rejected: list[Outcome],
-                  origins: list[int] | None = None, stop_at_parse_error: bool = False,
-                  parsed: list[Any] | None = None) -> bool:
+                  origins: list[int] | None = None, stop_at_parse_error: bool = False) -> bool:
         """The hot path: map every line of a block, appending each outgoing event's JSON.stringify bytes to
         `out` (and its line number to `origins` when given), counting into `summary`, and appending an
-        Outcome to `rejected` for each line with a reject. Returns False if it stopped at a parse error.
-        `parsed` holds the lines already parsed (None where parsing failed), when a caller had to look first."""
+        Outcome to `rejected` for each line with a reject. Returns False if it stopped at a parse error."""
         source = block.source
         number = block.start - 1
         loads = orjson.loads
@@ -176,6 +174,8 @@ class Engine:
         dumps = js.dumps
         screen = self.screen
         plain = self.seen is None and not self._window and self._where is None
+        dedupe_only = self.seen is not None and not self._window and self._where is None
+        seen_add = self.seen.add if self.seen is not None else None
         fired = tuple((i, predicate, build) for i, (_, predicate, build, _) in enumerate(self._fired))
         n = len(fired)
         matched = [0] * n
@@ -185,17 +185,14 @@ class Engine:
         hi = summary.last_creation
         lines = filtered = built_lines = 0
         try:
-            for index, raw in enumerate(block.lines):
+            for raw in block.lines:
                 number += 1
                 if not raw:
                     continue
-                if parsed is not None:
-                    event = parsed[index]
-                else:
-                    try:
-                        event = loads(raw)
-                    except decode_error:
-                        event = None
+                try:
+                    event = loads(raw)
+                except decode_error:
+                    event = None
                 if event is None and raw.isspace():
                     continue
                 if type(event) is not dict:
@@ -205,7 +202,13 @@ class Engine:
                     if stop_at_parse_error:
                         return False
                     continue
-                if not plain:
+                if dedupe_only:  # the default: inlined, as it runs for every event
+                    mid = event.get("messageId")
+                    if type(mid) is str and not seen_add(id_hash(mid)):
+                        outcome = Outcome(source, number, raw, event, skipped=DUPLICATE)
+                        summary.add(outcome)
+                        continue
+                elif not plain:
                     skip, error = screen(event)
                     if skip is not None or error is not None:
                         outcome = Outcome(source, number, raw, event, skipped=skip)

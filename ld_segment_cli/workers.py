@@ -15,7 +15,6 @@ import threading
 from array import array
 from collections.abc import Iterable, Iterator
 from multiprocessing.connection import Connection
-from typing import Any
 
 import orjson
 
@@ -41,25 +40,23 @@ class _Verdicts:
         return new
 
 
-def _parse(block: Block) -> tuple[list[Any], array[int]]:
-    """Parse every line once; collect the messageId keys in the order Engine.screen will ask for them."""
+def _message_keys(block: Block) -> bytes:
+    """The messageId keys of a block, in the order Engine.screen will ask for them. Parsing twice is cheaper
+    than keeping a block's parsed events alive until the verdict comes (fresh memory, cache misses)."""
     loads = orjson.loads
     decode_error = orjson.JSONDecodeError
-    parsed: list[Any] = []
     keys: array[int] = array("Q")
     for raw in block.lines:
-        event = None
         if raw:
             try:
                 event = loads(raw)
             except decode_error:
-                event = None
+                continue
             if type(event) is dict:
                 mid = event.get("messageId")
                 if type(mid) is str:
                     keys.append(id_hash(mid))
-        parsed.append(event)
-    return parsed, keys
+    return keys.tobytes()
 
 
 def _worker(engine: Engine, tasks: Connection, results: Connection, verdicts: Connection | None,
@@ -77,20 +74,9 @@ def _worker(engine: Engine, tasks: Connection, results: Connection, verdicts: Co
             verdicts.recv_bytes()  # type: ignore[union-attr]
             results.send(map_block(engine, block, fail_fast))
             continue
-        parsed, keys = _parse(block)
-        verdicts.send_bytes(keys.tobytes())  # type: ignore[union-attr]
+        verdicts.send_bytes(_message_keys(block))  # type: ignore[union-attr]
         engine.seen = _Verdicts(verdicts.recv_bytes())  # type: ignore[union-attr, assignment]
-        results.send(_map_parsed(engine, block, parsed, fail_fast))
-
-
-def _map_parsed(engine: Engine, block: Block, parsed: list[Any], fail_fast: bool) -> MappedBlock:
-    from .pipeline import Summary
-
-    part = Summary()
-    out: list[bytes] = []
-    rejected: list[Any] = []
-    finished = engine.map_block(block, out, part, rejected, stop_at_parse_error=fail_fast, parsed=parsed)
-    return out, rejected, part, None if finished else rejected[-1]
+        results.send(map_block(engine, block, fail_fast))
 
 
 class _Feed:
@@ -183,6 +169,10 @@ def map_parallel(engine: Engine, blocks: Iterable[Block | ReadFailure], workers:
     threads = [threading.Thread(target=_feed, args=(feed, blocks, task_conns), daemon=True)]
     if dedupe:
         threads.append(threading.Thread(target=_serve_verdicts, args=(engine, verdict_conns, feed), daemon=True))
+    # The verdict thread must answer within microseconds while the main thread writes output; Python's
+    # default 5 ms GIL switch interval would stall every worker at every block.
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(0.0002)
     for thread in threads:
         thread.start()
     received = 0
@@ -220,3 +210,4 @@ def map_parallel(engine: Engine, blocks: Iterable[Block | ReadFailure], workers:
             thread.join(timeout=1)
         for conn in task_conns + result_conns + verdict_conns:
             conn.close()
+        sys.setswitchinterval(interval)

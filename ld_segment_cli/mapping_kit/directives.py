@@ -17,7 +17,6 @@ from typing import Any, Final
 import orjson
 
 from ..js import UNDEFINED, dumps, number_to_string, to_string, truthy, type_name
-from .liquid_env import LiquidFailure, compile_liquid
 from .paths import array_index, js_length, path_getter, split_path, strip_root, utf16_units
 from .template import compile_template
 from .validate import (
@@ -658,6 +657,8 @@ def _exclude_when_null(opts: Any) -> _Node:
 
 
 def _liquid(opts: Any) -> _Node:
+    from .liquid_env import LiquidFailure, compile_liquid  # python-liquid costs 70 ms to import: only when used
+
     if type(opts) is not str:
         return _raiser("liquid template value must be a string")
     try:
