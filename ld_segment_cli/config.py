@@ -107,6 +107,11 @@ def _expand_settings(check: _Checker, settings: Any) -> dict[str, str]:
                 check.at(("settings", key), f"environment variable {m.group(1)} is not set (used by settings.{key}; "
                          f"write ${{{m.group(1)}:-}} to allow it to be unset)")
         out[key] = _VAR.sub(lambda m: os.environ.get(m.group(1), m.group(2) or ""), text)
+    host = out.get("events_host")
+    if host:  # Segment's own settings validation (LD2), with its message
+        for message in actions.validate_settings({"client_id": out.get("client_side_id") or "-",
+                                                  "events_host_name": host}):
+            check.at(("settings", "events_host"), f"settings.events_host {host!r}: {message}")
     return out
 
 

@@ -91,3 +91,11 @@ def test_dry_run_refuses_an_invalid_mappings_file_before_reading_events(tmp_path
     result = run_cli(["dry-run", "-m", str(path), "--format", "ndjson", "-"], input=b"not json\n")
     assert result.exit_code == 2
     assert result.stdout == ""
+
+
+def test_events_host_is_checked_with_segments_settings_validation(tmp_path):
+    _, result = _validate(tmp_path, 'version: 1\nsettings:\n  events_host: "not a host!"\nmappings:\n'
+                                    '  - {name: a, trigger: type = "track", action: trackEvent}\n')
+    assert result.exit_code == 2
+    assert ":3:16: settings.events_host 'not a host!': LaunchDarkly events host name must be a valid hostname" \
+        in result.stderr
