@@ -43,21 +43,28 @@ class Measure:
 
 
 def dataset(n: int) -> Path:
+    """bench/data/events-N.ndjson, generated once, in a child process: the generator's memory must not
+    count in this process's children's peak RSS (a forked child starts with its parent's high-water mark)."""
     DATA.mkdir(exist_ok=True)
     path = DATA / f"events-{n}.ndjson"
     if not path.exists():
-        tmp = path.with_suffix(".tmp")
-        with open(tmp, "wb") as f:
-            batch = []
-            for ev in events(n, seed=7):
-                batch.append(orjson.dumps(ev))
-                if len(batch) >= 10000:
-                    f.write(b"\n".join(batch) + b"\n")
-                    batch.clear()
-            if batch:
-                f.write(b"\n".join(batch) + b"\n")
-        tmp.rename(path)
+        subprocess.run([sys.executable, __file__, "--only-generate", str(n)], check=True)
     return path
+
+
+def generate(n: int) -> None:
+    path = DATA / f"events-{n}.ndjson"
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "wb") as f:
+        batch = []
+        for ev in events(n, seed=7):
+            batch.append(orjson.dumps(ev))
+            if len(batch) >= 10000:
+                f.write(b"\n".join(batch) + b"\n")
+                batch.clear()
+        if batch:
+            f.write(b"\n".join(batch) + b"\n")
+    tmp.rename(path)
 
 
 def run_once(cmd: list[str], out_path: Path) -> tuple[float, float]:
@@ -112,7 +119,11 @@ def main() -> None:
     ap.add_argument("--big-runs", type=int, default=3)
     ap.add_argument("--skip-big", action="store_true")
     ap.add_argument("--skip-send", action="store_true")
+    ap.add_argument("--only-generate", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.only_generate:
+        generate(args.only_generate)
+        return
 
     data = dataset(args.events)
     ours = [str(BIN / "ld-segment"), "dry-run", "--format", "ndjson", str(data)]

@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from . import __version__, fql, js, render
+from . import __version__, fql, js, render, send_cli
 from .config import Destination, load_destination
 from .diff import DiffTotals, LineDiff, diff_line
 from .embedded_tests import run_tests
@@ -448,6 +448,10 @@ def init(
         raise UserError(f"{path} already exists (use --force to overwrite)")
     target.write_text(text, encoding="utf-8")
     typer.echo(f"wrote {path}: edit it, then run `ld-segment validate -m {path}`")
+
+
+app.command("send")(send_cli.send)
+app.command("check")(send_cli.check)
 
 
 def _version(value: bool) -> None:

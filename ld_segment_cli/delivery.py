@@ -37,7 +37,7 @@ from . import __version__
 from .actions import DEFAULT_EVENTS_HOST, validate_settings
 from .checkpoint import Checkpoint, CheckpointFile, Identity
 from .errors import UserError
-from .sources import Block, ProgressCounter, ReadFailure, Source, read_blocks
+from .sources import DEFAULT_MAX_LINE_BYTES, Block, ProgressCounter, ReadFailure, Source, read_blocks
 
 if TYPE_CHECKING:  # pipeline needs the mappings machinery; delivery itself does not
     from .pipeline import Engine, Outcome, RejectsWriter, Summary
@@ -713,6 +713,7 @@ class SendOptions:
     batch_bytes: int = DEFAULT_BATCH_BYTES
     window: int = 0  # batches outstanding at once (constant memory); 0 means 2 × concurrency + 1
     checkpoint_interval: float = 1.0  # seconds between checkpoint writes (and one at the end, always)
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
 
 
 @dataclass(slots=True)
@@ -852,7 +853,7 @@ class SendRun:
                 self.counter.done += skipped.size or 0
         for index in range(start_source, len(self.sources)):
             self._pos = (index, 0)
-            for item in read_blocks(self.sources[index], self.counter):
+            for item in read_blocks(self.sources[index], self.counter, self.options.max_line_bytes):
                 if isinstance(item, Block):
                     last = item.start + len(item.lines) - 1
                     if index == start_source and item.start <= start_line:

@@ -1,5 +1,6 @@
-"""The `send` and `check` commands: flags → endpoint, checkpoint, rejects file, SendRun; progress and summary on
-stderr; outcomes → exit codes. Registered in cli.py with app.command("send")(send) and app.command("check")(check).
+"""The `send` and `check` commands: flags → endpoint, checkpoint, rejects file, SendRun; progress and
+summary on stderr; outcomes → exit codes. Registered in cli.py with app.command("send")(send) and
+app.command("check")(check).
 
 This module does not import cli.py at load time (cli.py imports it to register the commands)."""
 
@@ -16,13 +17,14 @@ from typing import IO, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
 from . import delivery as dl
 from .checkpoint import Checkpoint, CheckpointFile, Identity, resume_point
 from .config import Destination, load_destination
 from .errors import UserError
-from .sources import ProgressCounter, expand_inputs
+from .sources import DEFAULT_MAX_LINE_BYTES, ProgressCounter, expand_inputs
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -53,11 +55,13 @@ MappingsOpt = Annotated[
 WhereOpt = Annotated[str | None, typer.Option("--where", help="Extra FQL filter on input events.")]
 CompatOpt = Annotated[
     bool,
-    typer.Option("--segment-compat", help="Reproduce Segment byte for byte, including events it dates 'now'."),
+    typer.Option("--segment-compat",
+                 help="Reproduce Segment byte for byte, including events it dates 'now'."),
 ]
 RejectsOpt = Annotated[
     Path | None,
-    typer.Option("--rejects", help="Write every input line that was not delivered here (NDJSON, with the reason)."),
+    typer.Option("--rejects",
+                 help="Write every input line that was not delivered here (NDJSON, with the reason)."),
 ]
 ClientIdOpt = Annotated[
     str | None,
@@ -94,14 +98,16 @@ def _endpoint(destination: Destination, client_id: str | None, events_host: str 
 def _verify(client_id: str, endpoint: dl.Endpoint, goals_url: str | None, err: Console) -> None:
     """LD3: only against LaunchDarkly's own host (Segment skips it for custom hosts), unless told where."""
     if goals_url is None and not endpoint.default_host:
-        err.print(f"check skipped: {endpoint.host} is a custom events host (Segment's destination skips it too)")
+        err.print(f"check skipped: {escape(endpoint.host)} is a custom events host "
+                  "(Segment's destination skips it too)")
         return
     result = dl.check_client_id(client_id, goals_url or dl.GOALS_URL)
     if not result.ok:
         raise dl.RefusedError(f"LaunchDarkly does not recognise the client-side ID {client_id!r} "
-                              f"(HEAD {result.url} answered {dl.status_text(result.status)}): check --client-id, "
-                              "LD_CLIENT_SIDE_ID or settings.client_side_id")
-    err.print(f"ok: LaunchDarkly recognises the client-side ID {client_id} ({dl.status_text(result.status)})")
+                              f"(HEAD {result.url} answered {dl.status_text(result.status)}): check "
+                              "--client-id, LD_CLIENT_SIDE_ID or settings.client_side_id")
+    err.print(f"ok: LaunchDarkly recognises the client-side ID {escape(client_id)} "
+              f"({dl.status_text(result.status)})")
 
 
 @handles_errors
@@ -117,17 +123,6 @@ def check(
     _verify(client_id, endpoint, goals_url, _stderr())
 
 
-def _compile_where(where: str | None) -> Any:
-    if where is None:
-        return None
-    from . import fql
-
-    trigger = fql.compile_trigger(where)
-    if trigger.error is not None:
-        raise UserError(f"--where:{trigger.error.column}: {trigger.error.message} (in: {where})")
-    return trigger
-
-
 def _open_rejects(path: Path | None, resume: Checkpoint | None, err: Console) -> IO[bytes] | None:
     """The rejects file; a resumed run cuts it back to what its checkpoint vouches for and appends."""
     if path is None:
@@ -141,7 +136,7 @@ def _open_rejects(path: Path | None, resume: Checkpoint | None, err: Console) ->
             stream.seek(resume.rejects_offset)
             return stream
         if resume is not None and resume.rejects_path and resume.rejects_path != where:
-            err.print(f"note: the rejects of the earlier run(s) are in {resume.rejects_path}")
+            err.print(f"note: the rejects of the earlier run(s) are in {escape(resume.rejects_path)}")
         return open(path, "wb")
     except OSError as exc:
         raise UserError(f"{path}: cannot write rejects file: {exc.strerror or exc}") from None
@@ -177,7 +172,7 @@ def _interrupts(run: dl.SendRun, err: Console) -> Iterator[None]:
 
 
 class _ProgressBar:
-    """Bytes of input done (with ETA), lines read, events sent, rejected, events per second: on a terminal only."""
+    """On a terminal only: bytes of input done (with ETA), lines read, events sent, rejected, events/s."""
 
     def __init__(self, console: Console) -> None:
         self.progress = Progress(
@@ -228,7 +223,7 @@ def _print_summary(err: Console, run: dl.SendRun, rate: float, line: str, checkp
     if st.splits or st.bisections:
         err.print(f"  413 splits {st.splits:,}, 400 bisections {st.bisections:,}")
     for reason, n in sorted(t.failed_by_reason.items(), key=lambda kv: -kv[1])[:5]:
-        err.print(f"  not delivered: {n:,} events: {reason}", soft_wrap=True)
+        err.print(f"  not delivered: {n:,} events: {escape(reason)}", soft_wrap=True)
     style = "green" if rate >= 1.0 else "yellow"
     err.print(f"  delivery rate [{style}]{rate:.2%}[/] (lines sent / lines sent or rejected)")
     err.print(f"  {line}", soft_wrap=True, markup=False)
@@ -236,13 +231,14 @@ def _print_summary(err: Console, run: dl.SendRun, rate: float, line: str, checkp
         err.print(f"  resumed: {t.lines_skipped:,} lines before the checkpoint were skipped; "
                   f"{run.previous_sent:,} events were delivered by earlier runs")
     if rejects is not None and (s.rejected_lines or t.lines_failed or t.lines_unsent):
-        err.print(f"  rejects: {rejects}", soft_wrap=True)
+        err.print(f"  rejects: {escape(str(rejects))}", soft_wrap=True)
     if checkpoint is not None:
         state = "complete" if run.completed else "resume by running the same command again"
         names = run.names
         index, number = run.watermark
-        where = "the start" if index >= len(names) or (index == 0 and number == 0) else f"{names[index]}:{number}"
-        err.print(f"  checkpoint: {checkpoint} at {where} ({state})", soft_wrap=True)
+        at_start = index >= len(names) or (index == 0 and number == 0)
+        where = "the start" if at_start else f"{names[index]}:{number}"
+        err.print(f"  checkpoint: {escape(str(checkpoint))} at {escape(where)} ({state})", soft_wrap=True)
 
 
 @handles_errors
@@ -255,46 +251,61 @@ def send(
     client_id: ClientIdOpt = None,
     events_host: EventsHostOpt = None,
     events_url: Annotated[str | None, typer.Option(
-        "--events-url", help="Send here instead (scheme, host, port[, path prefix]); http:// only for loopback.",
+        "--events-url",
+        help="Send here instead (scheme, host, port[, path prefix]); http:// only for loopback.",
     )] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, max=100_000,
                                             help="Events per request, at most.")] = dl.DEFAULT_BATCH_SIZE,
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=64,
                                              help="Requests in flight at once.")] = dl.DEFAULT_CONCURRENCY,
-    rate: Annotated[float | None, typer.Option("--rate", min=0.001,
-                                               help="Events per second, at most (default: no limit).")] = None,
+    rate: Annotated[float | None, typer.Option(
+        "--rate", min=0.001, help="Events per second, at most (default: no limit).")] = None,
     checkpoint: Annotated[Path | None, typer.Option(
         "--checkpoint", help="Record progress here; running the same command again resumes after the last "
         "delivered batch.")] = None,
-    restart: Annotated[bool, typer.Option("--restart", help="Ignore (and overwrite) the checkpoint.")] = False,
+    restart: Annotated[bool, typer.Option("--restart",
+                                          help="Ignore (and overwrite) the checkpoint.")] = False,
     min_delivery_rate: Annotated[float, typer.Option(
-        "--min-delivery-rate", min=0.0, max=1.0, help="Exit 1 when the share of lines delivered is lower.")] = 1.0,
+        "--min-delivery-rate", min=0.0, max=1.0,
+        help="Exit 1 when the share of lines delivered is lower.")] = 1.0,
     max_attempts: Annotated[int, typer.Option("--max-attempts", min=1, max=100,
                                               help="Attempts per request before its events are rejected.")]
     = dl.DEFAULT_MAX_ATTEMPTS,
     no_gzip: Annotated[bool, typer.Option("--no-gzip", help="Send uncompressed bodies.")] = False,
-    check_first: Annotated[bool, typer.Option("--check", help="Verify the client-side ID with LaunchDarkly first.")]
-    = False,
+    check_first: Annotated[bool, typer.Option(
+        "--check", help="Verify the client-side ID with LaunchDarkly first.")] = False,
     batch_bytes: Annotated[int, typer.Option("--batch-bytes", min=256, hidden=True)] = dl.DEFAULT_BATCH_BYTES,
-    gzip_level: Annotated[int, typer.Option("--gzip-level", min=1, max=9, hidden=True)] = dl.DEFAULT_GZIP_LEVEL,
+    gzip_level: Annotated[int, typer.Option("--gzip-level", min=1, max=9,
+                                            hidden=True)] = dl.DEFAULT_GZIP_LEVEL,
     retry_base: Annotated[float, typer.Option("--retry-base", min=0.0, hidden=True)] = dl.DEFAULT_RETRY_BASE,
     retry_cap: Annotated[float, typer.Option("--retry-cap", min=0.0, hidden=True)] = dl.DEFAULT_RETRY_CAP,
     timeout: Annotated[float, typer.Option("--timeout", min=0.01, hidden=True)] = dl.DEFAULT_TIMEOUT,
     checkpoint_interval: Annotated[float, typer.Option("--checkpoint-interval", min=0.0, hidden=True)] = 1.0,
     goals_url: GoalsUrlOpt = None,
+    since: Annotated[str | None, typer.Option(
+        "--since", help="Only events with timestamp at or after this ISO date/time (UTC).")] = None,
+    until: Annotated[str | None, typer.Option(
+        "--until", help="Only events with timestamp before this ISO date/time.")] = None,
+    dedupe: Annotated[bool, typer.Option(
+        "--dedupe/--no-dedupe", help="Skip events whose messageId was already seen in this run.")] = True,
+    max_line_bytes: Annotated[int, typer.Option(
+        "--max-line-bytes", min=1, help="Longer lines are rejected (stage parse) and skipped.")]
+    = DEFAULT_MAX_LINE_BYTES,
 ) -> None:
     """Map events and deliver them to LaunchDarkly (batched, retried, resumable)."""
-    from .pipeline import Engine, RejectsWriter, Summary
+    from .pipeline import RejectsWriter, Summary
     from .render import print_problems
 
     err = _stderr()
     destination = load_destination(mappings, segment_compat=segment_compat)
     if destination.warnings:
         print_problems(err, list(destination.warnings))
-    trigger = _compile_where(where)
+    from .cli import build_engine  # cli.py imports this module to register the commands
+
+    engine = build_engine(destination, where, since, until, dedupe)
     client_id, endpoint = _endpoint(destination, client_id, events_host, events_url)
     if endpoint.default_host and not dl.looks_like_client_id(client_id):
-        err.print(f"warning: {client_id!r} does not look like a client-side ID (24 hex digits); "
+        err.print(f"warning: {escape(repr(client_id))} does not look like a client-side ID (24 hex digits); "
                   "LaunchDarkly will answer 404 if it is wrong", soft_wrap=True)
     sources = expand_inputs(inputs or [])
 
@@ -306,14 +317,17 @@ def send(
         store.check_writable()
         identity = Identity.of(destination.path, destination.digest, [(s.name, s.size) for s in sources],
                                {"where": where, "segment-compat": segment_compat, "batch-size": batch_size,
-                                "batch-bytes": batch_bytes})
+                                "batch-bytes": batch_bytes, "since": since, "until": until, "dedupe": dedupe,
+                                "max-line-bytes": max_line_bytes})
         resume = resume_point(store, identity, restart)
         if resume is not None and resume.complete:
-            err.print(f"nothing to send: {checkpoint} records that every line was delivered or rejected "
-                      f"({resume.events_sent:,} events sent); use --restart to send again", soft_wrap=True)
+            err.print(f"nothing to send: {escape(str(checkpoint))} records that every line was delivered or "
+                      f"rejected ({resume.events_sent:,} events sent); use --restart to send again",
+                      soft_wrap=True)
             return
         if resume is not None:
-            err.print(f"resuming from {checkpoint}: after {resume.where}", soft_wrap=True)
+            err.print(f"resuming from {escape(str(checkpoint))}: after {escape(resume.where)}",
+                      soft_wrap=True)
 
     if check_first:
         _verify(client_id, endpoint, goals_url, err)
@@ -322,13 +336,15 @@ def send(
     summary = Summary()
     counter = ProgressCounter()
     sender = dl.Sender(dl.DeliveryOptions(
-        url=endpoint.url, digest=destination.digest, concurrency=concurrency, rate=rate, max_attempts=max_attempts,
-        gzip=not no_gzip, gzip_level=gzip_level, retry_base=retry_base, retry_cap=retry_cap, timeout=timeout,
+        url=endpoint.url, digest=destination.digest, concurrency=concurrency, rate=rate,
+        max_attempts=max_attempts, gzip=not no_gzip, gzip_level=gzip_level, retry_base=retry_base,
+        retry_cap=retry_cap, timeout=timeout,
     ), [s.name for s in sources])
     bar = _ProgressBar(err) if err.is_terminal else None
     run = dl.SendRun(
-        Engine(destination, trigger), sources, sender, summary, RejectsWriter(stream),
-        dl.SendOptions(batch_size=batch_size, batch_bytes=batch_bytes, checkpoint_interval=checkpoint_interval),
+        engine, sources, sender, summary, RejectsWriter(stream),
+        dl.SendOptions(batch_size=batch_size, batch_bytes=batch_bytes,
+                       checkpoint_interval=checkpoint_interval, max_line_bytes=max_line_bytes),
         rejects_stream=stream, checkpoint=store, identity=identity, resume=resume, progress_counter=counter,
         on_progress=bar.update if bar is not None else None,
     )
@@ -349,10 +365,10 @@ def send(
     if fatal is not None:
         raise dl.RefusedError(
             f"LaunchDarkly answered {fatal.message}: the client-side ID or events host is wrong "
-            f"(check --client-id, LD_CLIENT_SIDE_ID or settings.client_side_id, and --events-host); nothing more "
-            f"was sent. {_what_now(run, checkpoint, rejects)}")
+            f"(check --client-id, LD_CLIENT_SIDE_ID or settings.client_side_id, and --events-host); "
+            f"nothing more was sent. {_what_now(run, checkpoint, rejects)}")
     if run.stop_requested:
-        err.print(f"[bold red]interrupted:[/] {_what_now(run, checkpoint, rejects)}", soft_wrap=True)
+        err.print(f"[bold red]interrupted:[/] {escape(_what_now(run, checkpoint, rejects))}", soft_wrap=True)
         raise typer.Exit(130)
     if delivered < min_delivery_rate:
         err.print(f"[bold red]error:[/] delivery rate {delivered:.2%} is below --min-delivery-rate "

@@ -23,14 +23,8 @@ FAST = ["--retry-base", "0.01", "--retry-cap", "0.05", "--timeout", "5"]
 
 
 def app():
-    """The CLI app with `send` and `check` registered (cli.py registers them; this covers a bare checkout)."""
-    from ld_segment_cli import cli, send_cli
+    from ld_segment_cli import cli
 
-    names = {c.name for c in cli.app.registered_commands}
-    if "send" not in names:
-        cli.app.command("send")(send_cli.send)
-    if "check" not in names:
-        cli.app.command("check")(send_cli.check)
     return cli.app
 
 
@@ -329,10 +323,7 @@ def test_rate_limits_events_per_second(fake, tmp_path):
 
 def _stderr_of(args: list[str], tty: bool) -> tuple[int, str]:
     """Run send in a child process with stderr on a pseudo-terminal (or a pipe) and return what it wrote."""
-    main = ("from ld_segment_cli import cli, send_cli\n"
-            "if 'send' not in {c.name for c in cli.app.registered_commands}:\n"
-            "    cli.app.command('send')(send_cli.send)\n"
-            "cli.app(prog_name='ld-segment')\n")
+    main = "from ld_segment_cli import cli\ncli.main()\n"
     env = {k: v for k, v in os.environ.items() if not k.startswith("LD_")} | {"PYTHONPATH": str(ROOT),
                                                                              "COLUMNS": "160", "TERM": "xterm"}
     cmd = [sys.executable, "-c", main, "send", *args]

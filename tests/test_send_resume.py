@@ -21,10 +21,7 @@ from fake_launchdarkly import FakeLaunchDarkly, Fault, segment_export
 from ld_segment_cli.checkpoint import CheckpointFile, Identity, write_atomic
 
 CLIENT_ID = "5f0c8d3e2a1b4c0012345678"
-MAIN = ("from ld_segment_cli import cli, send_cli\n"
-        "if 'send' not in {c.name for c in cli.app.registered_commands}:\n"
-        "    cli.app.command('send')(send_cli.send)\n"
-        "cli.app(prog_name='ld-segment')\n")
+MAIN = "from ld_segment_cli import cli\ncli.main()\n"
 DEADLINE = 30.0
 
 
