@@ -191,7 +191,8 @@ def measure_send(data: Path, n: int) -> Measure:
     from sink import Sink
 
     with Sink() as sink:
-        cmd = [str(BIN / "ld-segment"), "send", "--client-id", "bench", "--events-url", sink.url, str(data)]
+        cmd = [str(BIN / "ld-segment"), "send", "--client-id", "bench", "--events-url", sink.url,
+               "--min-delivery-rate", "0", str(data)]
         seconds, rss = run_once(cmd, DATA / "out-send.txt")
         received = sink.events()
     return Measure("send → 127.0.0.1", seconds, rss, received, n)

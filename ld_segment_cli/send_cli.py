@@ -2,18 +2,17 @@
 summary on stderr; outcomes → exit codes. Registered in cli.py with app.command("send")(send) and
 app.command("check")(check).
 
-This module does not import cli.py at load time (cli.py imports it to register the commands)."""
+Flags shared with dry-run come from options.py."""
 
 from __future__ import annotations
 
-import functools
 import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import IO, Annotated, Any, TypeVar
+from typing import IO, Annotated
 
 import typer
 from rich.console import Console
@@ -24,45 +23,22 @@ from . import delivery as dl
 from .checkpoint import Checkpoint, CheckpointFile, Identity, resume_point
 from .config import Destination, load_destination
 from .errors import UserError
+from .options import (
+    CompatOpt,
+    DedupeOpt,
+    InputsArg,
+    MappingsOpt,
+    MaxLineOpt,
+    RejectsOpt,
+    SinceOpt,
+    UntilOpt,
+    WhereOpt,
+    build_engine,
+    handles_errors,
+    stderr_console,
+)
 from .sources import DEFAULT_MAX_LINE_BYTES, ProgressCounter, expand_inputs
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def handles_errors(func: F) -> F:
-    """cli.handles_errors, looked up when the command runs (cli.py imports this module to register it)."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from .cli import handles_errors as outer
-
-        return outer(func)(*args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
-
-
-# The options shared with dry-run: same flags, same meaning (defined here to avoid importing cli.py).
-InputsArg = Annotated[
-    list[str] | None,
-    typer.Argument(help="Files, folders (recursive), globs, or - for stdin. .gz/.zst are decompressed.",
-                   show_default=False),
-]
-MappingsOpt = Annotated[
-    str | None,
-    typer.Option("--mappings", "-m", envvar="LD_SEGMENT_MAPPINGS",
-                 help="Mappings file (YAML). Default: Segment's presets."),
-]
-WhereOpt = Annotated[str | None, typer.Option("--where", help="Extra FQL filter on input events.")]
-CompatOpt = Annotated[
-    bool,
-    typer.Option("--segment-compat",
-                 help="Reproduce Segment byte for byte, including events it dates 'now'."),
-]
-RejectsOpt = Annotated[
-    Path | None,
-    typer.Option("--rejects",
-                 help="Write every input line that was not delivered here (NDJSON, with the reason)."),
-]
 ClientIdOpt = Annotated[
     str | None,
     typer.Option("--client-id", envvar="LD_CLIENT_SIDE_ID", show_envvar=True,
@@ -74,10 +50,6 @@ EventsHostOpt = Annotated[
                  "else events.launchdarkly.com."),
 ]
 GoalsUrlOpt = Annotated[str | None, typer.Option("--goals-url", envvar="LD_SEGMENT_GOALS_URL", hidden=True)]
-
-
-def _stderr() -> Console:
-    return Console(stderr=True, highlight=False)
 
 
 def _setting(destination: Destination, key: str) -> str | None:
@@ -120,7 +92,7 @@ def check(
     """Verify the client-side ID with LaunchDarkly, as Segment's "test authentication" does."""
     destination = load_destination(mappings)
     client_id, endpoint = _endpoint(destination, client_id, events_host, None)
-    _verify(client_id, endpoint, goals_url, _stderr())
+    _verify(client_id, endpoint, goals_url, stderr_console())
 
 
 def _open_rejects(path: Path | None, resume: Checkpoint | None, err: Console) -> IO[bytes] | None:
@@ -282,26 +254,19 @@ def send(
     timeout: Annotated[float, typer.Option("--timeout", min=0.01, hidden=True)] = dl.DEFAULT_TIMEOUT,
     checkpoint_interval: Annotated[float, typer.Option("--checkpoint-interval", min=0.0, hidden=True)] = 1.0,
     goals_url: GoalsUrlOpt = None,
-    since: Annotated[str | None, typer.Option(
-        "--since", help="Only events with timestamp at or after this ISO date/time (UTC).")] = None,
-    until: Annotated[str | None, typer.Option(
-        "--until", help="Only events with timestamp before this ISO date/time.")] = None,
-    dedupe: Annotated[bool, typer.Option(
-        "--dedupe/--no-dedupe", help="Skip events whose messageId was already seen in this run.")] = True,
-    max_line_bytes: Annotated[int, typer.Option(
-        "--max-line-bytes", min=1, help="Longer lines are rejected (stage parse) and skipped.")]
-    = DEFAULT_MAX_LINE_BYTES,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    dedupe: DedupeOpt = True,
+    max_line_bytes: MaxLineOpt = DEFAULT_MAX_LINE_BYTES,
 ) -> None:
     """Map events and deliver them to LaunchDarkly (batched, retried, resumable)."""
     from .pipeline import RejectsWriter, Summary
     from .render import print_problems
 
-    err = _stderr()
+    err = stderr_console()
     destination = load_destination(mappings, segment_compat=segment_compat)
     if destination.warnings:
         print_problems(err, list(destination.warnings))
-    from .cli import build_engine  # cli.py imports this module to register the commands
-
     engine = build_engine(destination, where, since, until, dedupe)
     client_id, endpoint = _endpoint(destination, client_id, events_host, events_url)
     if endpoint.default_host and not dl.looks_like_client_id(client_id):
