@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import orjson
-from conftest import ROOT, ndjson, run_cli
+import pytest
+from conftest import ROOT, ndjson, run_cli, stderr_of_cli
 
 EXAMPLE = str(ROOT / "mappings.example.yaml")
 EVENTS = [
@@ -93,3 +94,15 @@ def test_a_failing_embedded_test_prints_expected_versus_actual_and_exits_1(tmp_p
     assert "FAIL an order becomes the revenue metric" in result.stdout
     assert "~ metricValue: 99 → 12.5" in result.stdout
     assert "3 passed, 1 failed" in result.stdout
+
+
+@pytest.mark.parametrize("tty", [True, False], ids=["terminal", "pipe"])
+def test_progress_bar_on_stderr_only_when_it_is_a_terminal(tmp_path, tty):
+    from gen_events import events
+
+    path = tmp_path / "e.ndjson"
+    path.write_bytes(ndjson(list(events(3000, seed=5))))
+    code, err = stderr_of_cli(["dry-run", "--format", "ndjson", str(path)], tty)
+    assert code == 0, err
+    assert ("reading" in err and "━" in err) is tty
+    assert ("lines read" in err)  # the summary, as a table on a terminal, one line otherwise

@@ -4,17 +4,12 @@ exit codes of cli.md."""
 
 from __future__ import annotations
 
-import os
-import pty
-import select
 import socket
-import subprocess
-import sys
 import time
 
 import orjson
 import pytest
-from conftest import ROOT, Run
+from conftest import Run, stderr_of_cli
 from fake_launchdarkly import FakeLaunchDarkly, Fault, segment_export
 from typer.testing import CliRunner
 
@@ -322,33 +317,7 @@ def test_rate_limits_events_per_second(fake, tmp_path):
 
 
 def _stderr_of(args: list[str], tty: bool) -> tuple[int, str]:
-    """Run send in a child process with stderr on a pseudo-terminal (or a pipe) and return what it wrote."""
-    main = "from ld_segment_cli import cli\ncli.main()\n"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LD_")} | {"PYTHONPATH": str(ROOT),
-                                                                             "COLUMNS": "160", "TERM": "xterm"}
-    cmd = [sys.executable, "-c", main, "send", *args]
-    if not tty:
-        done = subprocess.run(cmd, capture_output=True, env=env, timeout=60)
-        return done.returncode, done.stderr.decode()
-    reader, writer = pty.openpty()
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=writer, env=env)
-    os.close(writer)
-    out = b""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([reader], [], [], 0.2)
-        if ready:
-            try:
-                chunk = os.read(reader, 65536)
-            except OSError:  # the child closed the terminal
-                break
-            if not chunk:
-                break
-            out += chunk
-        elif proc.poll() is not None:
-            break
-    os.close(reader)
-    return proc.wait(timeout=10), out.decode(errors="replace")
+    return stderr_of_cli(["send", *args], tty)
 
 
 @pytest.mark.parametrize("tty", [True, False], ids=["terminal", "pipe"])
