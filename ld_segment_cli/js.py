@@ -171,26 +171,28 @@ def _json_ready(value: Any) -> Any:
 
 
 def _plain(value: Any) -> bool:
-    """True when orjson already writes `value` exactly as JSON.stringify does: no undefined, no integral or
-    exponent-range float (orjson writes 1.0, 1e+16, 1e-6 where JavaScript writes 1, 10000000000000000,
-    0.000001) and no integer beyond 64 bits. An iterative walk: cheaper than scanning the output."""
-    stack = [value]
-    pop = stack.pop
-    push = stack.extend
-    while stack:
-        v = pop()
+    """True when orjson already writes `value` exactly as JSON.stringify does: no integral or exponent-range
+    float (orjson writes 1.0, 1e+16, 1e-6 where JavaScript writes 1, 10000000000000000, 0.000001) and no
+    value orjson cannot write. Strings, ints, booleans and null need no look (orjson raises TypeError on
+    undefined and on integers beyond 64 bits, and dumps() then takes the slow path)."""
+    t = type(value)
+    if t is dict:
+        values: Any = value.values()
+    elif t is list:
+        values = value
+    elif t is float:
+        return not value.is_integer() and 1e-5 <= abs(value) < 1e16
+    else:
+        return True
+    for v in values:
         t = type(v)
-        if t is str or v is None or t is bool:
+        if t is str or t is int or v is None or t is bool:
             continue
-        if t is dict:
-            push(v.values())
-        elif t is list:
-            push(v)
-        elif t is int:
-            if not -(2**63) <= v < 2**64:
-                return False
-        elif t is float:
+        if t is float:
             if v.is_integer() or not 1e-5 <= abs(v) < 1e16:
+                return False
+        elif t is dict or t is list:
+            if not _plain(v):
                 return False
         else:
             return False
@@ -200,5 +202,8 @@ def _plain(value: Any) -> bool:
 def dumps(value: Any) -> bytes:
     """JSON.stringify(value) as UTF-8 bytes: compact, insertion order, raw non-ASCII, JS numbers."""
     if _plain(value):
-        return orjson.dumps(value)
+        try:
+            return orjson.dumps(value)
+        except TypeError:  # undefined, or an integer beyond 64 bits
+            pass
     return orjson.dumps(_json_ready(value))
