@@ -136,11 +136,11 @@ def _serve_verdicts(engine: Engine, conns: list[Connection], feed: _Feed) -> Non
             continue
         try:
             data = conn.recv_bytes()
-        except (EOFError, OSError):
+            keys = array("Q")
+            keys.frombytes(data)
+            conn.send_bytes(bytes([add(k) for k in keys]))
+        except (EOFError, OSError):  # a worker ended early (stopped run, `| head`): nothing more to answer
             return
-        keys = array("Q")
-        keys.frombytes(data)
-        conn.send_bytes(bytes([add(k) for k in keys]))
         turn += 1
 
 

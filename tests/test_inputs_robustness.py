@@ -215,3 +215,24 @@ def test_random_garbage_mixed_with_valid_lines_never_raises_or_loses_a_valid_lin
     for i in range(len(chunks)):
         assert f"E{i}" in keys
     assert "lines read" in run.stderr
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_reader_that_goes_away_ends_the_run_quietly(tmp_path, workers):
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    path = tmp_path / "in.ndjson"
+    path.write_bytes(ndjson(list(events(6000, seed=13))))
+    cmd = [sys.executable, "-c", "from ld_segment_cli import cli\ncli.main()\n", "dry-run", "--format", "ndjson",
+           "--workers", workers, str(path)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={"PYTHONPATH": str(ROOT)})
+    assert proc.stdout is not None and proc.stderr is not None
+    first = proc.stdout.readline()
+    proc.stdout.close()  # like `| head -1`
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 0
+    assert orjson.loads(first)["kind"] in ("custom", "alias")
+    assert "Traceback" not in err
