@@ -68,7 +68,6 @@ class Show(str, Enum):
     all = "all"
 
 
-
 def _open_rejects(path: Path | None) -> RejectsWriter:
     if path is None:
         return RejectsWriter(None)
@@ -135,7 +134,8 @@ def dry_run(
                 _stream_ndjson(engine, sources, summary, rejects_out, counter, bar, max_line_bytes, fail_fast,
                                workers)
             else:
-                _stream_outcomes(engine, sources, summary, rejects_out, fmt, show, limit, max_line_bytes, fail_fast)
+                _stream_outcomes(engine, sources, summary, rejects_out, fmt, show, limit, max_line_bytes, fail_fast,
+                                 counter, bar)
     finally:
         rejects_out.close()
     if err.is_terminal or fmt is Format.rich:
@@ -179,7 +179,8 @@ def _map_serial(engine: Engine, blocks: Iterable[Block | ReadFailure], fail_fast
 
 
 def _stream_outcomes(engine: Engine, sources: list[Source], summary: Summary, rejects_out: RejectsWriter,
-                     fmt: Format, show: Show, limit: int | None, max_line_bytes: int, fail_fast: bool) -> None:
+                     fmt: Format, show: Show, limit: int | None, max_line_bytes: int, fail_fast: bool,
+                     counter: ProgressCounter, bar: render.InputProgress | None) -> None:
     """One Outcome per line, for the rich view, the JSON document and --limit."""
     out = sys.stdout.buffer
     ndjson = render.NdjsonWriter(out)
@@ -187,8 +188,10 @@ def _stream_outcomes(engine: Engine, sources: list[Source], summary: Summary, re
     view = render.RichView(Console(highlight=False), show.value) if fmt is Format.rich else None
     shown = 0
     try:
-        for outcome in engine.run(iter_lines(sources, None, max_line_bytes)):
+        for outcome in engine.run(iter_lines(sources, counter, max_line_bytes)):
             summary.add(outcome)
+            if bar is not None and not summary.lines % 1000:
+                bar.update(summary.lines)
             if outcome.rejects:
                 rejects_out.write_outcome(outcome)
                 if fail_fast and outcome.rejects[0].stage == PARSE:

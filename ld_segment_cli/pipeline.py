@@ -441,5 +441,6 @@ class RejectsWriter:
             self.write(outcome.source, outcome.line, outcome.raw, reject)
 
     def close(self) -> None:
+        """Flush; the stream belongs to whoever opened it (send keeps writing it after the engine is done)."""
         if self._stream is not None:
             self._stream.flush()
