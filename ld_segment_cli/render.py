@@ -16,7 +16,7 @@ from . import js
 from .config import Destination
 from .diff import DiffTotals, LineDiff
 from .errors import Problem
-from .mapping_kit import directive_sources, get_path
+from .mapping_kit import MappingError, directive_sources, get_path, transform
 from .pipeline import DUPLICATE, EXCLUDED, OUTSIDE_WINDOW, Engine, Outcome, Summary
 
 FLUSH_BYTES = 1 << 16
@@ -246,10 +246,21 @@ def print_explanation(console: Console, destination: Destination, event: Any, en
             if not sources:
                 console.print(Text(f"    {key} = {_value(value)} (fixed value)"), soft_wrap=True)
                 continue
+            seen: set[tuple[str, str]] = set()
             for _, directive, path in sources:
+                if (directive, path) in seen:  # @if reads its path once to test it and once for the value
+                    continue
+                seen.add((directive, path))
                 found = get_path(event, path) if directive != "@template" else js.UNDEFINED
                 detail = f" → {_value(found)}" if directive != "@template" else ""
                 console.print(Text(f"    {key} ← {directive} {path}{detail}"), soft_wrap=True)
+            try:
+                resolved = transform({key: value}, event).get(key, js.UNDEFINED)
+            except MappingError as exc:
+                console.print(Text(f"      = error: {exc.message}", style="red"), soft_wrap=True)
+                continue
+            shown = "undefined (left out)" if resolved is js.UNDEFINED else _value(resolved)
+            console.print(Text(f"      = {shown}", style="dim"), soft_wrap=True)
         console.print()
     fired = [m.name for m in destination.mappings if m.name in built or m.name in rejected]
     console.print(Text("fires: " + (", ".join(fired) if fired else "no mapping"), style="bold"))

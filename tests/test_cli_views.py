@@ -106,3 +106,24 @@ def test_progress_bar_on_stderr_only_when_it_is_a_terminal(tmp_path, tty):
     assert code == 0, err
     assert ("reading" in err and "━" in err) is tty
     assert ("lines read" in err)  # the summary, as a table on a terminal, one line otherwise
+
+
+def test_explain_shows_each_clause_the_mappings_that_fire_and_where_each_field_came_from():
+    event = orjson.dumps(EVENTS[0]).decode()
+    result = run_cli(["explain", "-m", EXAMPLE, event], env=WIDE)
+    assert result.exit_code == 0, result.stderr
+    out = result.stdout
+    assert '✗ event != "Order Completed" — event is "Order Completed" → false' in out
+    assert "user_key ← @path $.userId → \"u1\"" in out
+    assert out.count("user_key ← @path $.userId") == 1  # @if's test and value read the same path: shown once
+    assert '"key": "purchase:USD"' in out
+    assert out.rstrip().endswith("fires: Orders as revenue metric")
+
+
+def test_explain_takes_the_event_from_a_file_line():
+    sample = ROOT / "sample_events" / "2024-01-01" / "segment-export-2024-01-01-part-0000.ndjson"
+    result = run_cli(["explain", "--line", f"{sample}:1"], env=WIDE)
+    assert result.exit_code == 0, result.stderr
+    assert "Track Event  (trackEvent)" in result.stdout and "fires:" in result.stdout
+    missing = run_cli(["explain", "--line", f"{sample}:100000"])
+    assert missing.exit_code == 2 and "no event on line 100000" in missing.stderr
