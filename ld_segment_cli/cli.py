@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import sys
 from collections.abc import Iterable, Iterator
 from enum import Enum
@@ -383,22 +382,5 @@ def _root(
     """Replay Segment event exports into LaunchDarkly."""
 
 
-def _tune_allocator() -> None:
-    """glibc keeps one heap per thread and holds on to freed large blocks (its mmap threshold grows with use);
-    a stream that allocates and frees megabyte buffers for hours would carry tens of MB of RSS for nothing.
-    Ask it for one heap and to hand large blocks back (Linux/glibc only; elsewhere nothing changes)."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        mallopt = ctypes.CDLL("libc.so.6").mallopt
-    except (OSError, AttributeError):
-        return
-    m_trim_threshold, m_mmap_threshold, m_arena_max = -1, -3, -8
-    mallopt(m_arena_max, 1)
-    mallopt(m_mmap_threshold, 128 * 1024)
-    mallopt(m_trim_threshold, 128 * 1024)
-
-
 def main() -> None:
-    _tune_allocator()
     app(prog_name="ld-segment")

@@ -6,7 +6,9 @@ Flags shared with dry-run come from options.py."""
 
 from __future__ import annotations
 
+import ctypes
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -80,6 +82,23 @@ def _verify(client_id: str, endpoint: dl.Endpoint, goals_url: str | None, err: C
                               "--client-id, LD_CLIENT_SIDE_ID or settings.client_side_id")
     err.print(f"ok: LaunchDarkly recognises the client-side ID {escape(client_id)} "
               f"({dl.status_text(result.status)})")
+
+
+def tune_allocator() -> None:
+    """glibc keeps one heap per thread and holds on to freed large blocks (its mmap threshold grows with use);
+    a send that allocates and frees megabyte buffers in two threads for hours would carry tens of MB of RSS
+    for nothing. Ask it for one heap and to hand large blocks back (Linux/glibc only; elsewhere nothing
+    changes). Only for send: in dry-run it costs ~4% speed and memory is not short there."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
+    except (OSError, AttributeError):
+        return
+    m_trim_threshold, m_mmap_threshold, m_arena_max = -1, -3, -8
+    mallopt(m_arena_max, 1)
+    mallopt(m_mmap_threshold, 128 * 1024)
+    mallopt(m_trim_threshold, 128 * 1024)
 
 
 @handles_errors
@@ -260,6 +279,7 @@ def send(
     max_line_bytes: MaxLineOpt = DEFAULT_MAX_LINE_BYTES,
 ) -> None:
     """Map events and deliver them to LaunchDarkly (batched, retried, resumable)."""
+    tune_allocator()  # before the delivery thread exists
     from .pipeline import RejectsWriter, Summary
     from .render import print_problems
 
