@@ -117,6 +117,9 @@ def dry_run(
     engine = build_engine(destination, where, since, until, dedupe)
     sources = expand_inputs(inputs or [])
     fmt = format or (Format.rich if sys.stdout.isatty() else Format.ndjson)
+    if workers > 1 and (fmt is not Format.ndjson or limit is not None or against is not None):
+        stderr_console().print("note: --workers applies to NDJSON output without --limit or --against; "
+                               "this run uses one process", soft_wrap=True, highlight=False)
     if against is not None:
         other = load_destination(against, segment_compat=segment_compat)
         _report_warnings(other.warnings)

@@ -236,3 +236,10 @@ def test_a_reader_that_goes_away_ends_the_run_quietly(tmp_path, workers):
     assert proc.wait(timeout=60) == 0
     assert orjson.loads(first)["kind"] in ("custom", "alias")
     assert "Traceback" not in err
+
+
+def test_workers_with_a_view_that_needs_one_process_says_so():
+    run = run_cli(["dry-run", "--format", "json", "--workers", "2", "-"], input=ndjson(GOOD))
+    assert run.exit_code == 0
+    assert "--workers applies to NDJSON output" in run.stderr
+    assert len(orjson.loads(run.stdout_bytes)["events"]) == len(_expected_events(GOOD))
