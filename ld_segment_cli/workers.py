@@ -1,10 +1,11 @@
 """--workers N: map blocks in N forked processes while the parent reads, writes and keeps the order.
 
 Blocks go round-robin (block k to worker k mod N), so results are collected in input order by reading the
-workers in turn. De-duplication by messageId must see the events in input order across all workers: each
-worker parses its block, asks the parent's verdict thread which of its messageIds are new (the thread
-answers blocks strictly in order, against the run's one table), then maps. Parsing and mapping run in
-parallel; only the short table lookups are serial."""
+workers in turn. De-duplication by messageId must see the events in input order across all workers, so it
+is speculative: a worker maps its block as if every messageId were new and records the ids it met; the
+parent, taking results in order, checks them against the run's one table. A block with no id seen before
+(the common case) is accepted as it is; a block holding a duplicate is mapped again in the parent, serially,
+against the table — so output, rejects and counts always equal a one-process run."""
 
 from __future__ import annotations
 
@@ -13,50 +14,28 @@ import multiprocessing
 import sys
 import threading
 from array import array
+from collections import deque
 from collections.abc import Iterable, Iterator
 from multiprocessing.connection import Connection
 
-import orjson
-
-from .dedupe import id_hash
+from .dedupe import SeenIds
 from .pipeline import Engine, MappedBlock, map_block
 from .sources import Block, ReadFailure
 
 IN_FLIGHT = 3  # blocks queued per worker: enough to hide latency, small enough for constant memory
 
 
-class _Verdicts:
-    """Stands in for the engine's SeenIds inside a worker: replays the parent's answers in order."""
+class _Recorder:
+    """Stands in for the engine's SeenIds inside a worker: calls every id new and remembers them in order."""
 
-    __slots__ = ("_flags", "_next")
+    __slots__ = ("keys",)
 
-    def __init__(self, flags: bytes) -> None:
-        self._flags = flags
-        self._next = 0
+    def __init__(self) -> None:
+        self.keys: array[int] = array("Q")
 
     def add(self, key: int) -> bool:
-        new = self._flags[self._next] == 1
-        self._next += 1
-        return new
-
-
-def _message_keys(block: Block) -> bytes:
-    """The messageId keys of a block, in the order Engine.screen will ask for them. Parsing twice is cheaper
-    than keeping a block's parsed events alive until the verdict comes (fresh memory, cache misses)."""
-    loads = orjson.loads
-    decode_error = orjson.JSONDecodeError
-    keys: array[int] = array("Q")
-    for raw in block.lines:
-        if raw:
-            try:
-                event = loads(raw)
-            except decode_error:
-                continue
-            if type(event) is dict:
-                mid = event.get("messageId")
-                if type(mid) is str:
-                    keys.append(id_hash(mid))
-    return keys.tobytes()
+        self.keys.append(key)
+        return True
 
 
 def _joined(result: MappedBlock) -> MappedBlock:
@@ -65,35 +44,43 @@ def _joined(result: MappedBlock) -> MappedBlock:
     return ([b"\n".join(out)] if out else []), rejected, part, stopped
 
 
-def _worker(engine: Engine, tasks: Connection, results: Connection, verdicts: Connection | None,
-            fail_fast: bool) -> None:
-    dedupe = verdicts is not None
+def _worker(engine: Engine, tasks: Connection, results: Connection, dedupe: bool, fail_fast: bool) -> None:
     while True:
         block = tasks.recv()
         if block is None:
             break
-        if not dedupe:
-            results.send(_joined(map_block(engine, block, fail_fast)))
-            continue
-        if isinstance(block, ReadFailure):
-            verdicts.send_bytes(b"")  # type: ignore[union-attr] # every block takes its turn
-            verdicts.recv_bytes()  # type: ignore[union-attr]
-            results.send(_joined(map_block(engine, block, fail_fast)))
-            continue
-        verdicts.send_bytes(_message_keys(block))  # type: ignore[union-attr]
-        engine.seen = _Verdicts(verdicts.recv_bytes())  # type: ignore[union-attr, assignment]
-        results.send(_joined(map_block(engine, block, fail_fast)))
+        recorder = _Recorder()
+        if dedupe:
+            engine.seen = recorder  # type: ignore[assignment]
+        result = _joined(map_block(engine, block, fail_fast))
+        results.send_bytes(recorder.keys.tobytes())
+        results.send(result)
+
+
+def _accept(seen: SeenIds, data: bytes) -> bool:
+    """Add a block's messageId keys to the run's table if none was seen before (nor twice in the block)."""
+    if not data:
+        return True
+    keys: array[int] = array("Q")
+    keys.frombytes(data)
+    if len(set(keys)) != len(keys) or any(k in seen for k in keys):
+        return False
+    add = seen.add
+    for k in keys:
+        add(k)
+    return True
 
 
 class _Feed:
-    """Shared between the feeding thread and the collecting generator: how many blocks went out, and how
-    the feed ended. Feeding runs in its own thread so that a worker blocked on a large result can never
-    block the parent sending it the next task (the classic pipe deadlock)."""
+    """Shared between the feeding thread and the collecting generator: the blocks sent and not yet collected,
+    and how the feed ended. Feeding runs in its own thread so that a worker blocked on a large result can
+    never block the parent sending it the next task (the classic pipe deadlock)."""
 
     def __init__(self, in_flight: int) -> None:
         self.cond = threading.Condition()
         self.slots = threading.Semaphore(in_flight)
         self.stop = threading.Event()
+        self.pending: deque[Block | ReadFailure] = deque()
         self.sent = 0
         self.done = False
         self.error: BaseException | None = None
@@ -108,6 +95,8 @@ def _feed(feed: _Feed, blocks: Iterable[Block | ReadFailure], task_conns: list[C
                     return
             if feed.stop.is_set():
                 return
+            with feed.cond:
+                feed.pending.append(block)
             task_conns[feed.sent % n].send(block)
             with feed.cond:
                 feed.sent += 1
@@ -120,67 +109,32 @@ def _feed(feed: _Feed, blocks: Iterable[Block | ReadFailure], task_conns: list[C
             feed.cond.notify_all()
 
 
-def _serve_verdicts(engine: Engine, conns: list[Connection], feed: _Feed) -> None:
-    """Answer the workers' 'which of these are new?' questions in block order, against the run's table."""
-    seen = engine.seen
-    assert seen is not None
-    n = len(conns)
-    turn = 0
-    add = seen.add
-    while not feed.stop.is_set():
-        conn = conns[turn % n]
-        if not conn.poll(0.05):
-            with feed.cond:
-                if feed.done and turn >= feed.sent:
-                    return
-            continue
-        try:
-            data = conn.recv_bytes()
-            keys = array("Q")
-            keys.frombytes(data)
-            conn.send_bytes(bytes([add(k) for k in keys]))
-        except (EOFError, OSError):  # a worker ended early (stopped run, `| head`): nothing more to answer
-            return
-        turn += 1
-
-
 def map_parallel(engine: Engine, blocks: Iterable[Block | ReadFailure], workers: int,
                  fail_fast: bool = False) -> Iterator[MappedBlock]:
     """Map blocks in `workers` processes; yield the results in input order."""
     ctx = multiprocessing.get_context("fork")
     for stream in (sys.stdout, sys.stderr):
         stream.flush()  # a forked child flushes its copy of these buffers when it exits
-    dedupe = engine.seen is not None
+    seen = engine.seen
     task_conns: list[Connection] = []
     result_conns: list[Connection] = []
-    verdict_conns: list[Connection] = []
     child_ends: list[Connection] = []
     procs = []
     for _ in range(workers):
         task_recv, task_send = ctx.Pipe(duplex=False)
         result_recv, result_send = ctx.Pipe(duplex=False)
-        parent_v, child_v = ctx.Pipe(duplex=True) if dedupe else (None, None)
-        procs.append(ctx.Process(target=_worker, args=(engine, task_recv, result_send, child_v, fail_fast),
+        procs.append(ctx.Process(target=_worker, args=(engine, task_recv, result_send, seen is not None, fail_fast),
                                  daemon=True))
         task_conns.append(task_send)
         result_conns.append(result_recv)
-        child_ends += [task_recv, result_send] + ([child_v] if child_v is not None else [])
-        if parent_v is not None:
-            verdict_conns.append(parent_v)
+        child_ends += [task_recv, result_send]
     for proc in procs:
         proc.start()
     for conn in child_ends:
         conn.close()  # so that a dead worker shows as EOF instead of a hang
     feed = _Feed(IN_FLIGHT * workers)
-    threads = [threading.Thread(target=_feed, args=(feed, blocks, task_conns), daemon=True)]
-    if dedupe:
-        threads.append(threading.Thread(target=_serve_verdicts, args=(engine, verdict_conns, feed), daemon=True))
-    # The verdict thread must answer within microseconds while the main thread writes output; Python's
-    # default 5 ms GIL switch interval would stall every worker at every block.
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(0.0002)
-    for thread in threads:
-        thread.start()
+    feeder = threading.Thread(target=_feed, args=(feed, blocks, task_conns), daemon=True)
+    feeder.start()
     received = 0
     try:
         while True:
@@ -189,12 +143,17 @@ def map_parallel(engine: Engine, blocks: Iterable[Block | ReadFailure], workers:
                     feed.cond.wait()
                 if received >= feed.sent:
                     break
+                block = feed.pending.popleft()
+            conn = result_conns[received % workers]
             try:
-                result = result_conns[received % workers].recv()
+                keys = conn.recv_bytes()
+                result = conn.recv()
             except EOFError:
                 raise RuntimeError("a --workers process died; run again with --workers 1 to see why") from None
             received += 1
             feed.slots.release()
+            if seen is not None and not _accept(seen, keys):
+                result = map_block(engine, block, fail_fast)  # a duplicate: this block again, in order, here
             yield result
         if feed.error is not None:
             raise feed.error
@@ -212,8 +171,6 @@ def map_parallel(engine: Engine, blocks: Iterable[Block | ReadFailure], workers:
             if proc.is_alive():
                 proc.kill()
                 proc.join()
-        for thread in threads:
-            thread.join(timeout=1)
-        for conn in task_conns + result_conns + verdict_conns:
+        feeder.join(timeout=1)
+        for conn in task_conns + result_conns:
             conn.close()
-        sys.setswitchinterval(interval)

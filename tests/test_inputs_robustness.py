@@ -243,3 +243,11 @@ def test_workers_with_a_view_that_needs_one_process_says_so():
     assert run.exit_code == 0
     assert "--workers applies to NDJSON output" in run.stderr
     assert len(orjson.loads(run.stdout_bytes)["events"]) == len(_expected_events(GOOD))
+
+
+def test_workers_skip_duplicates_within_a_block_like_one_process():
+    data = ndjson(GOOD + GOOD[:2])
+    one = run_cli(["dry-run", "--format", "ndjson", "-"], input=data)
+    two = run_cli(["dry-run", "--format", "ndjson", "--workers", "2", "-"], input=data)
+    assert two.stdout_bytes == one.stdout_bytes and two.lines() == _expected_events(GOOD)
+    assert "2 duplicates" in two.stderr
