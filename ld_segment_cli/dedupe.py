@@ -56,6 +56,27 @@ class SeenIds:
             self._grow(shard)
         return True
 
+    def add_all_if_new(self, keys: array[int]) -> bool:
+        """Insert distinct keys if none is present; False (and nothing inserted) when one is."""
+        shards = self._shards
+        masks = self._masks
+        for key in keys:
+            shard = key & 63
+            slots = shards[shard]
+            mask = masks[shard]
+            i = (key >> 6) & mask
+            while True:
+                current = slots[i]
+                if current == _EMPTY:
+                    break
+                if current == key:
+                    return False
+                i = (i + 1) & mask
+        add = self.add
+        for key in keys:
+            add(key)
+        return True
+
     def __contains__(self, key: int) -> bool:
         shard = key & 63
         slots = self._shards[shard]

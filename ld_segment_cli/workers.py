@@ -39,8 +39,11 @@ class _Recorder:
 
 
 def _joined(result: MappedBlock) -> MappedBlock:
-    """One bytes object instead of a list of event lines: one pickle item instead of thousands."""
+    """What the parent needs, cheap to pickle: one bytes object instead of a list of event lines, and the
+    rejected outcomes without their parsed events (the rejects file needs only origin, raw line, reasons)."""
     out, rejected, part, stopped = result
+    for outcome in rejected:
+        outcome.event = None
     return ([b"\n".join(out)] if out else []), rejected, part, stopped
 
 
@@ -63,12 +66,7 @@ def _accept(seen: SeenIds, data: bytes) -> bool:
         return True
     keys: array[int] = array("Q")
     keys.frombytes(data)
-    if len(set(keys)) != len(keys) or any(k in seen for k in keys):
-        return False
-    add = seen.add
-    for k in keys:
-        add(k)
-    return True
+    return len(set(keys)) == len(keys) and seen.add_all_if_new(keys)
 
 
 class _Feed:

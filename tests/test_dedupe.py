@@ -26,3 +26,12 @@ def test_keys_that_share_low_bits_still_stay_distinct():
 
 def test_message_id_hash_is_never_zero_and_stable_within_a_run():
     assert id_hash("ajs-1") == id_hash("ajs-1") != 0
+
+
+def test_add_all_if_new_inserts_all_or_nothing():
+    from array import array
+
+    seen = SeenIds(capacity=16)
+    assert seen.add_all_if_new(array("Q", [11, 22, 33]))
+    assert not seen.add_all_if_new(array("Q", [44, 22, 55]))
+    assert 44 not in seen and 55 not in seen and len(seen) == 3
