@@ -18,7 +18,8 @@ from .errors import InputError
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 BOM = b"\xef\xbb\xbf"
-READ_BUFFER = 1 << 20
+READ_BUFFER = 1 << 18
+GZIP_PIECE = 1 << 14  # compressed bytes per zlib call (~160 KiB of text)
 _GLOB_CHARS = frozenset("*?[")
 
 
@@ -134,11 +135,13 @@ def _open_binary(source: Source) -> BinaryIO:
 
 
 def _gunzip_chunks(head: BinaryIO) -> Iterator[bytes]:
-    """Decompress every gzip member as data arrives, so a truncated file still yields what it holds."""
+    """Decompress every gzip member as data arrives, so a truncated file still yields what it holds. Read in
+    small pieces: zlib raises on damage without returning the output of the piece it was given, so the
+    piece size bounds what a corrupt member loses before its damage."""
     decomp = zlib.decompressobj(wbits=31)
     started = False
     while True:
-        data = head.read(READ_BUFFER)
+        data = head.read(GZIP_PIECE)
         if not data:
             break
         while data:
@@ -172,12 +175,28 @@ def _plain_chunks(head: BinaryIO) -> Iterator[bytes]:
 def _chunks(counting: _CountingReader) -> tuple[Iterator[bytes], str]:
     """Detect the compression from the magic bytes; return decompressed chunks and the kind."""
     head = io.BufferedReader(counting, buffer_size=READ_BUFFER)
-    magic = head.peek(4)[:4]
-    if magic.startswith(GZIP_MAGIC):
+    start = head.peek(READ_BUFFER)
+    if start.startswith(GZIP_MAGIC) and _starts_valid(start, "gzip"):
         return _gunzip_chunks(head), "gzip"
-    if magic.startswith(ZSTD_MAGIC):
+    if start.startswith(ZSTD_MAGIC) and _starts_valid(start, "zstd"):
         return _zstd_chunks(head), "zstd"
     return _plain_chunks(head), "plain"
+
+
+def _starts_valid(start: bytes, kind: str) -> bool:
+    """Magic bytes alone can be a coincidence (a text file may begin with them): the stream's header must also
+    be valid. Only the first 32 bytes are tried, so a file corrupt further on is still read as compressed,
+    up to the damage."""
+    try:
+        if kind == "gzip":
+            zlib.decompressobj(wbits=31).decompress(start[:32])
+        else:
+            import zstandard
+
+            zstandard.ZstdDecompressor().decompressobj().decompress(start[:32])
+    except Exception:  # zlib.error, zstandard.ZstdError: not that kind after all
+        return False
+    return True
 
 
 @dataclass(frozen=True, slots=True)

@@ -251,3 +251,25 @@ def test_workers_skip_duplicates_within_a_block_like_one_process():
     two = run_cli(["dry-run", "--format", "ndjson", "--workers", "2", "-"], input=data)
     assert two.stdout_bytes == one.stdout_bytes and two.lines() == _expected_events(GOOD)
     assert "2 duplicates" in two.stderr
+
+
+def test_a_text_file_that_happens_to_start_with_magic_bytes_is_read_as_text(tmp_path):
+    for magic in (b"\x1f\x8b", b"(\xb5/\xfd"):
+        path = tmp_path / "odd.ndjson"
+        path.write_bytes(magic + b"\n" + ndjson(GOOD))
+        rejects = tmp_path / "r.ndjson"
+        run = run_cli(["dry-run", "--format", "ndjson", "--rejects", str(rejects), str(path)])
+        assert run.lines() == _expected_events(GOOD)
+        [record] = _rejects(rejects)
+        assert record["line"] == 1
+
+
+def test_a_gzip_file_corrupt_in_the_middle_keeps_the_lines_before_the_damage(tmp_path):
+    blob = bytearray(gzip.compress(ndjson(list(events(2000, seed=9)))))
+    blob[len(blob) // 2: len(blob) // 2 + 64] = b"\xff" * 64
+    path = tmp_path / "bad.ndjson.gz"
+    path.write_bytes(bytes(blob))
+    rejects = tmp_path / "r.ndjson"
+    run = run_cli(["dry-run", "--format", "ndjson", "--no-dedupe", "--rejects", str(rejects), str(path)])
+    assert run.exit_code == 0 and len(run.lines()) > 100
+    assert any("gzip" in r["reason"] for r in _rejects(rejects))
