@@ -9,13 +9,15 @@ from array import array
 
 _EMPTY = 0
 _MASK64 = (1 << 64) - 1
+_GONE = _MASK64  # a slot whose key was taken back: probing goes on past it, as past any other key
 
 
 def id_hash(message_id: str) -> int:
     """A non-zero 64-bit key for a messageId. Python's str hash is salted per process; forked workers
     inherit the salt, so every process of one run agrees. Two distinct ids collide with probability
     ~n²/2⁶⁵ (about 3 in 100 million for a million ids)."""
-    return (hash(message_id) & _MASK64) or 1
+    key = hash(message_id) & _MASK64
+    return key if 0 < key < _GONE else 1
 
 
 class SeenIds:
@@ -57,10 +59,12 @@ class SeenIds:
         return True
 
     def add_all_if_new(self, keys: array[int]) -> bool:
-        """Insert distinct keys if none is present; False (and nothing inserted) when one is."""
+        """Insert keys (none 0) if none was present and none repeats; else take back what this call inserted
+        and return False. One probe per key: duplicates are rare, so the undo path is the slow one."""
         shards = self._shards
         masks = self._masks
-        for key in keys:
+        sizes = self._sizes
+        for n, key in enumerate(keys):
             shard = key & 63
             slots = shards[shard]
             mask = masks[shard]
@@ -70,12 +74,25 @@ class SeenIds:
                 if current == _EMPTY:
                     break
                 if current == key:
+                    self._take_back(keys[:n])
                     return False
                 i = (i + 1) & mask
-        add = self.add
-        for key in keys:
-            add(key)
+            slots[i] = key
+            size = sizes[shard] = sizes[shard] + 1
+            if size * 2 > mask:
+                self._grow(shard)
+        self.count += len(keys)
         return True
+
+    def _take_back(self, keys: array[int]) -> None:
+        for key in keys:
+            shard = key & 63
+            slots = self._shards[shard]
+            mask = self._masks[shard]
+            i = (key >> 6) & mask
+            while slots[i] != key:
+                i = (i + 1) & mask
+            slots[i] = _GONE  # sizes keep counting it: the slot stays occupied until the shard grows
 
     def __contains__(self, key: int) -> bool:
         shard = key & 63
@@ -98,11 +115,14 @@ class SeenIds:
         size = (self._masks[shard] + 1) * 2
         slots = array("Q", bytes(8 * size))
         mask = size - 1
+        kept = 0
         for key in old:
-            if key:
+            if key and key != _GONE:
                 i = (key >> 6) & mask
                 while slots[i]:
                     i = (i + 1) & mask
                 slots[i] = key
+                kept += 1
         self._shards[shard] = slots
         self._masks[shard] = mask
+        self._sizes[shard] = kept

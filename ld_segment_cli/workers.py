@@ -66,7 +66,7 @@ def _accept(seen: SeenIds, data: bytes) -> bool:
         return True
     keys: array[int] = array("Q")
     keys.frombytes(data)
-    return len(set(keys)) == len(keys) and seen.add_all_if_new(keys)
+    return seen.add_all_if_new(keys)
 
 
 class _Feed:

@@ -35,3 +35,18 @@ def test_add_all_if_new_inserts_all_or_nothing():
     assert seen.add_all_if_new(array("Q", [11, 22, 33]))
     assert not seen.add_all_if_new(array("Q", [44, 22, 55]))
     assert 44 not in seen and 55 not in seen and len(seen) == 3
+
+
+def test_add_all_if_new_takes_back_everything_when_a_key_repeats_even_across_growth():
+    from array import array
+
+    rnd = random.Random(8)
+    seen = SeenIds(capacity=16)
+    before = [rnd.getrandbits(64) or 1 for _ in range(1000)]
+    assert seen.add_all_if_new(array("Q", before))
+    block = [rnd.getrandbits(64) or 1 for _ in range(20_000)]  # grows every shard on the way
+    assert not seen.add_all_if_new(array("Q", [*block, block[7]]))  # repeats within the call
+    assert len(seen) == 1000 and not any(k in seen for k in block) and all(k in seen for k in before)
+    assert seen.add_all_if_new(array("Q", block))  # taken-back slots do not hide anything
+    assert len(seen) == 21_000 and all(k in seen for k in block + before)
+    assert not seen.add(block[0]) and seen.add(12345)
