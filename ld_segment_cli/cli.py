@@ -32,6 +32,7 @@ from .options import (
     WorkersOpt,
     build_engine,
     handles_errors,
+    open_rejects_file,
     stderr_console,
 )
 from .pipeline import PARSE, Engine, MappedBlock, Outcome, RejectsWriter, Summary, map_block, parse_line
@@ -66,15 +67,6 @@ class Show(str, Enum):
     unmatched = "unmatched"
     rejected = "rejected"
     all = "all"
-
-
-def _open_rejects(path: Path | None) -> RejectsWriter:
-    if path is None:
-        return RejectsWriter(None)
-    try:
-        return RejectsWriter(open(path, "wb"))
-    except OSError as exc:
-        raise UserError(f"{path}: cannot write rejects file: {exc.strerror or exc}") from None
 
 
 def _report_warnings(warnings: tuple[Problem, ...] | list[Problem]) -> None:
@@ -125,7 +117,7 @@ def dry_run(
         _report_warnings(other.warnings)
         _dry_run_diff(engine, Engine(other), sources, fmt, limit, mappings or "presets", against, max_line_bytes)
         return
-    rejects_out = _open_rejects(rejects)
+    rejects_out = RejectsWriter(open_rejects_file(rejects))
     summary = Summary()
     err = stderr_console()
     counter = ProgressCounter()

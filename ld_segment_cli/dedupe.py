@@ -86,25 +86,24 @@ class SeenIds:
 
     def _take_back(self, keys: array[int]) -> None:
         for key in keys:
-            shard = key & 63
-            slots = self._shards[shard]
-            mask = self._masks[shard]
-            i = (key >> 6) & mask
-            while slots[i] != key:
-                i = (i + 1) & mask
+            slots, i = self._slot(key)
             slots[i] = _GONE  # sizes keep counting it: the slot stays occupied until the shard grows
 
     def __contains__(self, key: int) -> bool:
+        slots, i = self._slot(key)
+        return slots[i] == key
+
+    def _slot(self, key: int) -> tuple[array[int], int]:
+        """The key's shard and the index holding it, or the empty slot where its probe ends. (add and
+        add_all_if_new inline this probe: they run for every event.)"""
         shard = key & 63
         slots = self._shards[shard]
         mask = self._masks[shard]
         i = (key >> 6) & mask
         while True:
             current = slots[i]
-            if current == _EMPTY:
-                return False
-            if current == key:
-                return True
+            if current in (_EMPTY, key):
+                return slots, i
             i = (i + 1) & mask
 
     def __len__(self) -> int:

@@ -12,6 +12,13 @@ from . import js
 MAX_TRACKED_KEYS = 10_000  # distinct event keys tracked for gained/lost totals (bounded memory on huge exports)
 
 
+def count_key(counter: Counter[str], key: Any, n: int = 1) -> None:
+    """Count an event key as String(key), tracking at most MAX_TRACKED_KEYS distinct keys (bounded memory)."""
+    text = key if type(key) is str else js.to_string(key)
+    if text in counter or len(counter) < MAX_TRACKED_KEYS:
+        counter[text] += n
+
+
 @dataclass(frozen=True, slots=True)
 class FieldChange:
     op: str  # "added" | "removed" | "changed"
@@ -133,20 +140,14 @@ class DiffTotals:
                 old_key = change.before.get("key") if change.before else None
                 new_key = change.after.get("key") if change.after else None
                 if old_key != new_key:
-                    self._count(self.keys_lost, old_key)
-                    self._count(self.keys_gained, new_key)
+                    count_key(self.keys_lost, old_key)
+                    count_key(self.keys_gained, new_key)
             elif change.status == "appeared":
                 self.events_appeared += 1
-                self._count(self.keys_gained, change.after.get("key") if change.after else None)
+                count_key(self.keys_gained, change.after.get("key") if change.after else None)
             else:
                 self.events_disappeared += 1
-                self._count(self.keys_lost, change.before.get("key") if change.before else None)
-
-    @staticmethod
-    def _count(counter: Counter[str], key: Any) -> None:
-        text = js.to_string(key)
-        if text in counter or len(counter) < MAX_TRACKED_KEYS:
-            counter[text] += 1
+                count_key(self.keys_lost, change.before.get("key") if change.before else None)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -9,15 +9,19 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from . import fql, render
 from .config import Destination
 from .errors import ConfigError, UserError
 from .pipeline import Engine
+
+if TYPE_CHECKING:
+    from .checkpoint import Checkpoint
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -125,3 +129,24 @@ def build_engine(destination: Destination, where: str | None, since: str | None,
         raise UserError(f"--until {until} is not after --since {since}: no event could pass")
     return Engine(destination, _compile_where(where), since_ms=since_ms, until_ms=until_ms, dedupe=dedupe)
 
+
+
+def open_rejects_file(path: Path | None, resume: Checkpoint | None = None,
+                      err: Console | None = None) -> IO[bytes] | None:
+    """The --rejects file, or None. A resumed send cuts it back to what its checkpoint vouches for and
+    appends; otherwise it starts empty. Not writable is a usage error (exit 2) before anything is read."""
+    if path is None:
+        return None
+    where = str(path.resolve())
+    try:
+        if resume is not None and resume.rejects_path == where and path.is_file() \
+                and path.stat().st_size >= resume.rejects_offset:
+            stream = open(path, "r+b")  # noqa: SIM115 - closed at the end of the run
+            stream.truncate(resume.rejects_offset)
+            stream.seek(resume.rejects_offset)
+            return stream
+        if resume is not None and resume.rejects_path and resume.rejects_path != where and err is not None:
+            err.print(f"note: the rejects of the earlier run(s) are in {escape(resume.rejects_path)}")
+        return open(path, "wb")
+    except OSError as exc:
+        raise UserError(f"{path}: cannot write rejects file: {exc.strerror or exc}") from None

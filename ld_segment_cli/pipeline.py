@@ -14,11 +14,11 @@ from . import fql, js
 from .actions import MapError
 from .config import Destination, Mapping
 from .dedupe import SeenIds, id_hash
+from .diff import MAX_TRACKED_KEYS, count_key
 from .mapping_kit.dates import dayjs_ms
 from .sources import Block, Line, ReadFailure
 
 PARSE, MAP, DELIVER = "parse", "map", "deliver"
-MAX_TRACKED_KEYS = 10_000  # distinct event keys counted in the summary (bounded memory on huge exports)
 KIND_OF_ACTION = {"trackEvent": "custom", "aliasUser": "alias"}
 
 # Why an event was set aside before any mapping saw it (counted in the summary, never an error).
@@ -235,8 +235,10 @@ class Engine:
                         out.append(dumps(ld))
                         if origins is not None:
                             origins.append(number)
-                        key = ld["key"]
-                        if type(key) is str and (key in keys or len(keys) < MAX_TRACKED_KEYS):
+                        key = ld["key"]  # count_key(keys, key), inlined: this runs for every outgoing event
+                        if type(key) is not str:
+                            key = js.to_string(key)
+                        if key in keys or len(keys) < MAX_TRACKED_KEYS:
                             keys[key] += 1
                         created = ld["creationDate"]
                         if lo is None or created < lo:
@@ -339,15 +341,16 @@ class Summary:
             stats.built += 1
             self.events += 1
             self.events_by_kind[event.get("kind", "?")] += 1
-            key = js.to_string(event.get("key"))
-            if key in self.events_by_key or len(self.events_by_key) < MAX_TRACKED_KEYS:
-                self.events_by_key[key] += 1
+            count_key(self.events_by_key, event.get("key"))
             created = event.get("creationDate")
             if isinstance(created, int):
-                if self.first_creation is None or created < self.first_creation:
-                    self.first_creation = created
-                if self.last_creation is None or created > self.last_creation:
-                    self.last_creation = created
+                self.widen_creation(created)
+
+    def widen_creation(self, created: int) -> None:
+        if self.first_creation is None or created < self.first_creation:
+            self.first_creation = created
+        if self.last_creation is None or created > self.last_creation:
+            self.last_creation = created
 
     def count_rejects(self, outcome: Outcome, matched_counted: bool = False) -> None:
         for reject in outcome.rejects:
@@ -374,8 +377,7 @@ class Summary:
         self.rejected_by_reason.update(other.rejected_by_reason)
         self.events_by_kind.update(other.events_by_kind)
         for key, n in other.events_by_key.items():
-            if key in self.events_by_key or len(self.events_by_key) < MAX_TRACKED_KEYS:
-                self.events_by_key[key] += n
+            count_key(self.events_by_key, key, n)
         for name, theirs in other.per_mapping.items():
             ours = self.stats(name)
             ours.matched += theirs.matched
@@ -383,10 +385,7 @@ class Summary:
             ours.rejected += theirs.rejected
         for value in (other.first_creation, other.last_creation):
             if value is not None:
-                if self.first_creation is None or value < self.first_creation:
-                    self.first_creation = value
-                if self.last_creation is None or value > self.last_creation:
-                    self.last_creation = value
+                self.widen_creation(value)
 
     def to_dict(self) -> dict[str, Any]:
         return {

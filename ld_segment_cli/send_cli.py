@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import IO, Annotated
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -24,7 +24,6 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColum
 from . import delivery as dl
 from .checkpoint import Checkpoint, CheckpointFile, Identity, resume_point
 from .config import Destination, load_destination
-from .errors import UserError
 from .options import (
     CompatOpt,
     DedupeOpt,
@@ -37,6 +36,7 @@ from .options import (
     WhereOpt,
     build_engine,
     handles_errors,
+    open_rejects_file,
     stderr_console,
 )
 from .sources import DEFAULT_MAX_LINE_BYTES, ProgressCounter, expand_inputs
@@ -114,25 +114,6 @@ def check(
     _verify(client_id, endpoint, goals_url, stderr_console())
 
 
-def _open_rejects(path: Path | None, resume: Checkpoint | None, err: Console) -> IO[bytes] | None:
-    """The rejects file; a resumed run cuts it back to what its checkpoint vouches for and appends."""
-    if path is None:
-        return None
-    where = str(path.resolve())
-    try:
-        if resume is not None and resume.rejects_path == where and path.is_file() \
-                and path.stat().st_size >= resume.rejects_offset:
-            stream = open(path, "r+b")  # noqa: SIM115 - closed at the end of the run
-            stream.truncate(resume.rejects_offset)
-            stream.seek(resume.rejects_offset)
-            return stream
-        if resume is not None and resume.rejects_path and resume.rejects_path != where:
-            err.print(f"note: the rejects of the earlier run(s) are in {escape(resume.rejects_path)}")
-        return open(path, "wb")
-    except OSError as exc:
-        raise UserError(f"{path}: cannot write rejects file: {exc.strerror or exc}") from None
-
-
 @contextmanager
 def _interrupts(run: dl.SendRun, err: Console) -> Iterator[None]:
     """Ctrl-C (or SIGTERM) once: stop reading, let requests on the wire finish, save the checkpoint. Twice:
@@ -190,7 +171,7 @@ def reconciliation(run: dl.SendRun) -> tuple[str, float]:
     """`read N = sent S + filtered F + rejected R (parse P, map M, deliver D)` and the delivery rate."""
     s = run.summary
     t = run.totals
-    filtered = s.filtered + s.excluded + getattr(s, "duplicates", 0) + getattr(s, "outside_window", 0)
+    filtered = s.filtered + s.excluded + s.duplicates + s.outside_window
     parse = s.rejected_by_stage.get("parse", 0)
     mapped = s.rejected_lines - parse
     rejected = parse + mapped + t.lines_failed
@@ -317,7 +298,7 @@ def send(
     if check_first:
         _verify(client_id, endpoint, goals_url, err)
 
-    stream = _open_rejects(rejects, resume, err)
+    stream = open_rejects_file(rejects, resume, err)
     summary = Summary()
     counter = ProgressCounter()
     sender = dl.Sender(dl.DeliveryOptions(
