@@ -156,10 +156,17 @@ def test_since_and_until_select_by_event_timestamp_until_exclusive():
     assert [e["creationDate"] for e in run.lines()] == [1709337600000, 1709424000000]
 
 
-def test_since_rejects_events_without_a_usable_timestamp():
+def test_since_rejects_events_without_a_usable_timestamp(tmp_path):
     ev = {k: v for k, v in GOOD[0].items() if k != "timestamp"}
     summary = _json_run(["--since", "2024-01-01", "-"], input=ndjson([ev]))
     assert summary["lines_rejected"] == 1 and "--since/--until" in next(iter(summary["rejects_by_reason"]))
+    rejects = tmp_path / "r.ndjson"
+    run = run_cli(["dry-run", "--format", "ndjson", "--since", "2024-01-01", "--rejects", str(rejects), "-"],
+                  input=ndjson([ev]))
+    [record] = _rejects(rejects)
+    assert record["stage"] == "parse" and record["line"] == 1 and record["raw"] == orjson.dumps(ev).decode()
+    assert record["reason"] == "timestamp is missing or not a date, so --since/--until cannot place the event"
+    assert run.stdout_bytes == b""
 
 
 def test_bad_since_value_is_a_usage_error():
