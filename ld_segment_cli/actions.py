@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from .js import UNDEFINED, dumps, to_string
-from .mapping_kit import MappingError, compile_mapping
+from .mapping_kit import MappingError, compile_field_resolvers, compile_mapping
 from .mapping_kit.dates import MS_PER_DAY, dayjs_ms, iso_text
 from .mapping_kit.schema import Field, PayloadError, compile_fields
 
@@ -257,56 +257,169 @@ def _misreading_hint(ts: Any) -> str:
     return ""
 
 
+def _track_event(kind: str, user_key: str, extra: dict[str, Any] | None, name: str, metric: Any,
+                 data: dict[str, Any] | None, created: int) -> dict[str, Any]:
+    """The custom event, keys in wire order (LD13-LD18); `metric` UNDEFINED when there is none."""
+    if extra is None:
+        context_keys = {kind: user_key}
+    else:  # additional keys in their order as String(); the base wins a clash in place, else goes last
+        context_keys = {k: v if type(v) is str else to_string(v) for k, v in extra.items()}
+        context_keys[kind] = user_key
+    if data is None:
+        data = {}
+    if metric is UNDEFINED:
+        return {"kind": "custom", "key": name, "contextKeys": context_keys, "creationDate": created, "data": data}
+    return {
+        "kind": "custom",
+        "key": name,
+        "contextKeys": context_keys,
+        "creationDate": created,
+        "metricValue": metric,
+        "data": data,
+    }
+
+
+def _alias(user_key: str, previous_key: str, created: int) -> dict[str, Any]:
+    """The alias event, keys in wire order (LD10)."""
+    return {
+        "kind": "alias",
+        "key": user_key,
+        "previousKey": previous_key,
+        "contextKind": "user",
+        "previousContextKind": "anonymousUser",
+        "creationDate": created,
+    }
+
+
 def _track_event_builder(creation_date: Callable[[dict[str, Any]], int]) -> Callable[[dict[str, Any]], dict]:
     def build(payload: dict[str, Any]) -> dict[str, Any]:
-        user_key = payload["user_key"]
-        kind = payload.get("context_kind") or "user"
-        extra = payload.get("additional_context_keys")
-        if extra is None:
-            context_keys = {kind: user_key}
-        else:  # additional keys in their order as String(); the base wins a clash in place, else goes last
-            context_keys = {k: v if type(v) is str else to_string(v) for k, v in extra.items()}
-            context_keys[kind] = user_key
-        created = creation_date(payload)
-        data = payload.get("event_properties")
-        if data is None:
-            data = {}
-        metric = payload.get("metric_value", UNDEFINED)
-        if metric is UNDEFINED:
-            return {
-                "kind": "custom",
-                "key": payload["event_name"],
-                "contextKeys": context_keys,
-                "creationDate": created,
-                "data": data,
-            }
-        return {
-            "kind": "custom",
-            "key": payload["event_name"],
-            "contextKeys": context_keys,
-            "creationDate": created,
-            "metricValue": metric,
-            "data": data,
-        }
+        return _track_event(
+            payload.get("context_kind") or "user",
+            payload["user_key"],
+            payload.get("additional_context_keys"),
+            payload["event_name"],
+            payload.get("metric_value", UNDEFINED),
+            payload.get("event_properties"),
+            creation_date(payload),
+        )
 
     return build
 
 
 def _alias_user_builder(creation_date: Callable[[dict[str, Any]], int]) -> Callable[[dict[str, Any]], dict]:
     def build(payload: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "kind": "alias",
-            "key": payload["user_key"],
-            "previousKey": payload["previous_key"],
-            "contextKind": "user",
-            "previousContextKind": "anonymousUser",
-            "creationDate": creation_date(payload),
-        }
+        return _alias(payload["user_key"], payload["previous_key"], creation_date(payload))
 
     return build
 
 
 _BUILDERS: Final = {TRACK_EVENT.name: _track_event_builder, ALIAS_USER.name: _alias_user_builder}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The common case in one pass. Resolving the mapping into a payload object, cleaning it, validating it and
+# reading it back costs more than everything else per event; when every field already has the type Segment
+# expects (no coercion, no error, a plausible date) the result is known without any of that. The fast
+# builders check exactly that and hand anything else to the exact path, which then decides as Segment does.
+
+Resolver = Callable[[Any], Any]
+
+
+def _absent(_event: Any) -> Any:
+    return UNDEFINED
+
+
+def _fast_creation(segment_compat: bool, now_ms: Callable[[], int]) -> Callable[[Any], int | None]:
+    """The creationDate of a timestamp that passes Segment's validation as it is and that the protective
+    default accepts; None for everything else (absent, coerced, unreadable, implausible: the exact path)."""
+    latest = now_ms() + FUTURE_SLACK_MS  # "now" only grows: later than this is checked again, exactly
+
+    def created_ms(ts: Any) -> int | None:
+        t = type(ts)
+        if t is str:
+            if ":" not in ts:  # a number string is date-like by another rule: the exact path knows it
+                return None
+        elif t is not int and t is not float:
+            return None
+        ms = dayjs_ms(ts)  # a string with ":" is date-like exactly when dayjs can read it
+        if ms is None or not (segment_compat or EARLIEST_PLAUSIBLE_MS <= ms <= latest):
+            return None
+        return ms
+
+    return created_ms
+
+
+def _track_event_fast(get: dict[str, Resolver], created_ms: Callable[[Any], int | None],
+                      exact: Callable[[Any], dict[str, Any]]) -> Callable[[Any], dict[str, Any]]:
+    kind_of, user_key_of, extra_of, name_of, metric_of, data_of, ts_of = (
+        get.pop(f.key, _absent) for f in TRACK_EVENT.fields
+    )
+    others = tuple(get.values())  # keys that are no field: Segment resolves them (they may raise), then drops them
+
+    def track_event(event: Any) -> dict[str, Any]:
+        if type(event) is not dict:
+            return exact(event)
+        try:
+            for other in others:
+                other(event)
+            kind = kind_of(event)
+            user_key = user_key_of(event)
+            extra = extra_of(event)
+            name = name_of(event)
+            metric = metric_of(event)
+            data = data_of(event)
+            created = created_ms(ts_of(event))
+        except MappingError:
+            return exact(event)
+        # Segment drops undefined, null and "" before validating; then each type must match as it is.
+        if type(user_key) is not str or not user_key or type(name) is not str or not name or created is None:
+            return exact(event)
+        if kind is UNDEFINED or kind is None or kind == "":
+            kind = "user"
+        elif type(kind) is not str:
+            return exact(event)
+        if extra is UNDEFINED or extra is None or extra == "":
+            extra = None
+        elif type(extra) is not dict:
+            return exact(event)
+        if metric is None or metric == "":
+            metric = UNDEFINED
+        elif metric is not UNDEFINED and type(metric) is not int and type(metric) is not float:
+            return exact(event)
+        if data is UNDEFINED or data is None or data == "":
+            data = None
+        elif type(data) is not dict:
+            return exact(event)
+        return _track_event(kind, user_key, extra, name, metric, data, created)
+
+    return track_event
+
+
+def _alias_user_fast(get: dict[str, Resolver], created_ms: Callable[[Any], int | None],
+                     exact: Callable[[Any], dict[str, Any]]) -> Callable[[Any], dict[str, Any]]:
+    user_key_of, previous_key_of, ts_of = (get.pop(f.key, _absent) for f in ALIAS_USER.fields)
+    others = tuple(get.values())
+
+    def alias_user(event: Any) -> dict[str, Any]:
+        if type(event) is not dict:
+            return exact(event)
+        try:
+            for other in others:
+                other(event)
+            user_key = user_key_of(event)
+            previous_key = previous_key_of(event)
+            created = created_ms(ts_of(event))
+        except MappingError:
+            return exact(event)
+        if type(user_key) is not str or not user_key or type(previous_key) is not str or not previous_key \
+                or created is None:
+            return exact(event)
+        return _alias(user_key, previous_key, created)
+
+    return alias_user
+
+
+_FAST_BUILDERS: Final = {TRACK_EVENT.name: _track_event_fast, ALIAS_USER.name: _alias_user_fast}
 
 
 def compile_action(
@@ -323,7 +436,7 @@ def compile_action(
     validate = compile_fields(ACTIONS[action].fields)
     build = _BUILDERS[action](_creation_date(segment_compat, now_ms))
 
-    def run(event: Any) -> dict[str, Any]:
+    def exact(event: Any) -> dict[str, Any]:
         try:
             payload = validate(resolve(event))
         except PayloadError as exc:
@@ -332,4 +445,7 @@ def compile_action(
             raise MapError(getattr(exc, "message", str(exc))) from None
         return build(payload)
 
-    return run
+    resolvers = compile_field_resolvers(mapping)
+    if resolvers is None:
+        return exact
+    return _FAST_BUILDERS[action](resolvers, _fast_creation(segment_compat, now_ms), exact)

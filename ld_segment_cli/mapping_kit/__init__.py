@@ -3,6 +3,7 @@
 
 from .directives import (
     MappingError,
+    compile_field_resolvers,
     compile_mapping,
     directive_sources,
     is_directive,
@@ -18,6 +19,7 @@ __all__ = [
     "ROOT_DIRECTIVE_KEY",
     "MappingError",
     "MappingProblem",
+    "compile_field_resolvers",
     "compile_mapping",
     "compile_template",
     "directive_sources",

@@ -117,6 +117,11 @@ def dayjs_ms(value: Any) -> int | None:
     """
     t = type(value)
     if t is str:
+        if _FAST_ISO_RE.match(value) is not None:  # what exports hold; dayjs hands these to Date.parse
+            try:
+                return (datetime.fromisoformat(value) - _EPOCH) // _ONE_MS
+            except ValueError:
+                pass  # out-of-range parts: V8 decides
         last = _last_string[0]  # the format check and creationDate read the same timestamp in a row
         if last[0] == value:
             return last[1]

@@ -718,6 +718,21 @@ def compile_mapping(mapping: Any) -> Resolver:
     return transform_event
 
 
+def compile_field_resolvers(mapping: Any) -> dict[str, Resolver] | None:
+    """The resolvers of a mapping's top-level keys, one per key, each exactly what `compile_mapping` computes
+    for that key before it drops undefined (so a resolver may return UNDEFINED, meaning "no such key").
+    For callers that consume an action's fields one by one without building the payload object.
+
+    None when the mapping is not a plain object of fields (a root directive, a mapping Segment's validator
+    rejects): `compile_mapping` alone is exact then, and raises its error for every event."""
+    rewrite = rewrite_root(mapping)
+    if rewrite.error is not None or rewrite.mapping is not mapping or type(mapping) is not dict:
+        return None
+    if is_directive(mapping) or validate_value(mapping):
+        return None
+    return {key: _compile(value, True).fn for key, value in js_ordered(mapping.items())}
+
+
 def transform(mapping: Any, event: Any) -> Any:
     """Segment's `transform(mapping, event)` (compiles on every call: use compile_mapping for streams)."""
     return compile_mapping(mapping)(event)
