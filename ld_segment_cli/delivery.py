@@ -37,24 +37,21 @@ from . import __version__
 from .actions import DEFAULT_EVENTS_HOST, validate_settings
 from .checkpoint import Checkpoint, CheckpointFile, Identity
 from .errors import UserError
+from .send_defaults import (  # re-exported; declared apart from httpx for the command line
+    DEFAULT_BATCH_BYTES,
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_CONCURRENCY,
+    DEFAULT_GZIP_LEVEL,
+    DEFAULT_MAX_ATTEMPTS,
+    DEFAULT_RETRY_BASE,
+    DEFAULT_RETRY_CAP,
+    DEFAULT_TIMEOUT,
+)
 from .sources import DEFAULT_MAX_LINE_BYTES, Block, ProgressCounter, ReadFailure, Source, read_blocks
 
 if TYPE_CHECKING:  # pipeline needs the mappings machinery; delivery itself does not
     from .pipeline import Engine, Outcome, RejectsWriter, Summary
 
-# Defaults. 1000 events is about 300 KB of JSON (60 KB gzipped) per request: at 50k events/s that is 50
-# requests a second, so per-request overhead is negligible, while a failed batch costs little to retry or
-# to bisect. The 1 MB bound keeps unusually large events (big `data` objects) from making huge requests.
-DEFAULT_BATCH_SIZE = 1000
-DEFAULT_BATCH_BYTES = 1 << 20
-DEFAULT_CONCURRENCY = 4
-DEFAULT_MAX_ATTEMPTS = 8
-# Level 6 compresses LaunchDarkly events about 6:1 (level 1 about 5:1) and still runs at about 300k
-# events/s on one core, in a worker thread (zlib releases the GIL) beside the mapping thread.
-DEFAULT_GZIP_LEVEL = 6
-DEFAULT_RETRY_BASE = 0.5  # seconds; attempt n waits uniform(0, min(cap, base * 2**(n-1)))
-DEFAULT_RETRY_CAP = 30.0
-DEFAULT_TIMEOUT = 30.0
 MAX_RETRY_AFTER = 300.0  # a Retry-After beyond this is clipped so one answer cannot park the run for hours
 HELD_REJECT_BYTES = 1 << 20  # a batch holding this many bytes of rejected lines is closed (constant memory)
 GOALS_URL = "https://clientsdk.launchdarkly.com/sdk/goals/"

@@ -170,7 +170,7 @@ def _json_ready(value: Any) -> Any:
     return value
 
 
-def _plain(value: Any) -> bool:
+def orjson_exact(value: Any) -> bool:
     """True when orjson already writes `value` exactly as JSON.stringify does: no integral or exponent-range
     float (orjson writes 1.0, 1e+16, 1e-6 where JavaScript writes 1, 10000000000000000, 0.000001) and no
     value orjson cannot write. Strings, ints, booleans and null need no look (orjson raises TypeError on
@@ -192,7 +192,7 @@ def _plain(value: Any) -> bool:
             if v.is_integer() or not 1e-5 <= abs(v) < 1e16:
                 return False
         elif t is dict or t is list:
-            if not _plain(v):
+            if not orjson_exact(v):
                 return False
         else:
             return False
@@ -201,7 +201,7 @@ def _plain(value: Any) -> bool:
 
 def dumps(value: Any) -> bytes:
     """JSON.stringify(value) as UTF-8 bytes: compact, insertion order, raw non-ASCII, JS numbers."""
-    if _plain(value):
+    if orjson_exact(value):
         try:
             return orjson.dumps(value)
         except TypeError:  # undefined, or an integer beyond 64 bits

@@ -11,7 +11,7 @@ from typing import IO, Any
 import orjson
 
 from . import fql, js
-from .actions import MapError
+from .actions import MapError, event_bytes
 from .config import Destination, Mapping
 from .dedupe import SeenIds, id_hash
 from .diff import MAX_TRACKED_KEYS, count_key
@@ -171,7 +171,7 @@ class Engine:
         number = block.start - 1
         loads = orjson.loads
         decode_error = orjson.JSONDecodeError
-        dumps = js.dumps
+        dumps = event_bytes
         screen = self.screen
         plain = self.seen is None and not self._window and self._where is None
         dedupe_only = self.seen is not None and not self._window and self._where is None

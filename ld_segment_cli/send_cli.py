@@ -7,21 +7,22 @@ Flags shared with dry-run come from options.py."""
 from __future__ import annotations
 
 import ctypes
+import importlib.util
 import signal
 import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from types import FrameType
-from typing import Annotated
+from types import FrameType, ModuleType
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
-from . import delivery as dl
+from . import send_defaults as defaults
 from .checkpoint import Checkpoint, CheckpointFile, Identity, resume_point
 from .config import Destination, load_destination
 from .options import (
@@ -40,6 +41,27 @@ from .options import (
     stderr_console,
 )
 from .sources import DEFAULT_MAX_LINE_BYTES, ProgressCounter, expand_inputs
+
+
+def _lazy_module(name: str) -> ModuleType:
+    """The module, loaded on first attribute access (importlib's LazyLoader): httpx and asyncio cost about
+    70 ms at start-up, which every other command would pay for nothing."""
+    found = sys.modules.get(name)
+    if found is not None:
+        return found
+    spec = importlib.util.find_spec(name)
+    assert spec is not None and spec.loader is not None
+    spec.loader = importlib.util.LazyLoader(spec.loader)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+if TYPE_CHECKING:
+    from . import delivery as dl
+else:
+    dl = _lazy_module(f"{__package__}.delivery")
 
 ClientIdOpt = Annotated[
     str | None,
@@ -227,9 +249,9 @@ def send(
         help="Send here instead (scheme, host, port[, path prefix]); http:// only for loopback.",
     )] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, max=100_000,
-                                            help="Events per request, at most.")] = dl.DEFAULT_BATCH_SIZE,
+                                            help="Events per request, at most.")] = defaults.DEFAULT_BATCH_SIZE,
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=64,
-                                             help="Requests in flight at once.")] = dl.DEFAULT_CONCURRENCY,
+                                             help="Requests in flight at once.")] = defaults.DEFAULT_CONCURRENCY,
     rate: Annotated[float | None, typer.Option(
         "--rate", min=0.001, help="Events per second, at most (default: no limit).")] = None,
     checkpoint: Annotated[Path | None, typer.Option(
@@ -242,16 +264,16 @@ def send(
         help="Exit 1 when the share of lines delivered is lower.")] = 1.0,
     max_attempts: Annotated[int, typer.Option("--max-attempts", min=1, max=100,
                                               help="Attempts per request before its events are rejected.")]
-    = dl.DEFAULT_MAX_ATTEMPTS,
+    = defaults.DEFAULT_MAX_ATTEMPTS,
     no_gzip: Annotated[bool, typer.Option("--no-gzip", help="Send uncompressed bodies.")] = False,
     check_first: Annotated[bool, typer.Option(
         "--check", help="Verify the client-side ID with LaunchDarkly first.")] = False,
-    batch_bytes: Annotated[int, typer.Option("--batch-bytes", min=256, hidden=True)] = dl.DEFAULT_BATCH_BYTES,
+    batch_bytes: Annotated[int, typer.Option("--batch-bytes", min=256, hidden=True)] = defaults.DEFAULT_BATCH_BYTES,
     gzip_level: Annotated[int, typer.Option("--gzip-level", min=1, max=9,
-                                            hidden=True)] = dl.DEFAULT_GZIP_LEVEL,
-    retry_base: Annotated[float, typer.Option("--retry-base", min=0.0, hidden=True)] = dl.DEFAULT_RETRY_BASE,
-    retry_cap: Annotated[float, typer.Option("--retry-cap", min=0.0, hidden=True)] = dl.DEFAULT_RETRY_CAP,
-    timeout: Annotated[float, typer.Option("--timeout", min=0.01, hidden=True)] = dl.DEFAULT_TIMEOUT,
+                                            hidden=True)] = defaults.DEFAULT_GZIP_LEVEL,
+    retry_base: Annotated[float, typer.Option("--retry-base", min=0.0, hidden=True)] = defaults.DEFAULT_RETRY_BASE,
+    retry_cap: Annotated[float, typer.Option("--retry-cap", min=0.0, hidden=True)] = defaults.DEFAULT_RETRY_CAP,
+    timeout: Annotated[float, typer.Option("--timeout", min=0.01, hidden=True)] = defaults.DEFAULT_TIMEOUT,
     checkpoint_interval: Annotated[float, typer.Option("--checkpoint-interval", min=0.0, hidden=True)] = 1.0,
     goals_url: GoalsUrlOpt = None,
     since: SinceOpt = None,
