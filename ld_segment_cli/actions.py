@@ -17,8 +17,9 @@ from typing import Any, Final
 import orjson
 
 from .js import UNDEFINED, dumps, orjson_exact, to_string
-from .mapping_kit import MappingError, compile_field_resolvers, compile_mapping
+from .mapping_kit import MappingError, compile_mapping
 from .mapping_kit.dates import MS_PER_DAY, dayjs_ms, iso_text
+from .mapping_kit.inline import FieldsResolver, compile_fields_tuple
 from .mapping_kit.schema import Field, PayloadError, compile_fields
 
 # Events dated before this are "implausible" under the protective default: Segment itself launched in
@@ -324,13 +325,6 @@ _BUILDERS: Final = {TRACK_EVENT.name: _track_event_builder, ALIAS_USER.name: _al
 # expects (no coercion, no error, a plausible date) the result is known without any of that. The fast
 # builders check exactly that and hand anything else to the exact path, which then decides as Segment does.
 
-Resolver = Callable[[Any], Any]
-
-
-def _absent(_event: Any) -> Any:
-    return UNDEFINED
-
-
 def _fast_creation(segment_compat: bool, now_ms: Callable[[], int]) -> Callable[[Any], int | None]:
     """The creationDate of a timestamp that passes Segment's validation as it is and that the protective
     default accepts; None for everything else (absent, coerced, unreadable, implausible: the exact path)."""
@@ -351,28 +345,16 @@ def _fast_creation(segment_compat: bool, now_ms: Callable[[], int]) -> Callable[
     return created_ms
 
 
-def _track_event_fast(get: dict[str, Resolver], created_ms: Callable[[Any], int | None],
+def _track_event_fast(resolve_fields: FieldsResolver, created_ms: Callable[[Any], int | None],
                       exact: Callable[[Any], dict[str, Any]]) -> Callable[[Any], dict[str, Any]]:
-    kind_of, user_key_of, extra_of, name_of, metric_of, data_of, ts_of = (
-        get.pop(f.key, _absent) for f in TRACK_EVENT.fields
-    )
-    others = tuple(get.values())  # keys that are no field: Segment resolves them (they may raise), then drops them
-
     def track_event(event: Any) -> dict[str, Any]:
         if type(event) is not dict:
             return exact(event)
         try:
-            for other in others:
-                other(event)
-            kind = kind_of(event)
-            user_key = user_key_of(event)
-            extra = extra_of(event)
-            name = name_of(event)
-            metric = metric_of(event)
-            data = data_of(event)
-            created = created_ms(ts_of(event))
+            kind, user_key, extra, name, metric, data, ts = resolve_fields(event)
         except MappingError:
             return exact(event)
+        created = created_ms(ts)
         # Segment drops undefined, null and "" before validating; then each type must match as it is.
         if type(user_key) is not str or not user_key or type(name) is not str or not name or created is None:
             return exact(event)
@@ -397,22 +379,16 @@ def _track_event_fast(get: dict[str, Resolver], created_ms: Callable[[Any], int 
     return track_event
 
 
-def _alias_user_fast(get: dict[str, Resolver], created_ms: Callable[[Any], int | None],
+def _alias_user_fast(resolve_fields: FieldsResolver, created_ms: Callable[[Any], int | None],
                      exact: Callable[[Any], dict[str, Any]]) -> Callable[[Any], dict[str, Any]]:
-    user_key_of, previous_key_of, ts_of = (get.pop(f.key, _absent) for f in ALIAS_USER.fields)
-    others = tuple(get.values())
-
     def alias_user(event: Any) -> dict[str, Any]:
         if type(event) is not dict:
             return exact(event)
         try:
-            for other in others:
-                other(event)
-            user_key = user_key_of(event)
-            previous_key = previous_key_of(event)
-            created = created_ms(ts_of(event))
+            user_key, previous_key, ts = resolve_fields(event)
         except MappingError:
             return exact(event)
+        created = created_ms(ts)
         if type(user_key) is not str or not user_key or type(previous_key) is not str or not previous_key \
                 or created is None:
             return exact(event)
@@ -445,10 +421,14 @@ def compile_action(
     *,
     segment_compat: bool = False,
     now_ms: Callable[[], int] = _current_ms,
+    one_pass: bool = True,
 ) -> Callable[[Any], dict[str, Any]]:
     """Compile one subscription into `event -> LaunchDarkly event dict` (keys in wire order, so that
     js.dumps(result) is the body element). Raises MapError with Segment's message when the event is
-    rejected at the mapping stage (MK1 steps 2-4) or by the protective default."""
+    rejected at the mapping stage (MK1 steps 2-4) or by the protective default.
+
+    `one_pass=False` gives the exact path alone (resolve, validate, build): the reference that the one-pass
+    path is tested against."""
     resolve = compile_mapping(mapping)
     validate = compile_fields(ACTIONS[action].fields)
     build = _BUILDERS[action](_creation_date(segment_compat, now_ms))
@@ -462,7 +442,7 @@ def compile_action(
             raise MapError(getattr(exc, "message", str(exc))) from None
         return build(payload)
 
-    resolvers = compile_field_resolvers(mapping)
-    if resolvers is None:
+    resolve_fields = compile_fields_tuple(mapping, [f.key for f in ACTIONS[action].fields]) if one_pass else None
+    if resolve_fields is None:
         return exact
-    return _FAST_BUILDERS[action](resolvers, _fast_creation(segment_compat, now_ms), exact)
+    return _FAST_BUILDERS[action](resolve_fields, _fast_creation(segment_compat, now_ms), exact)

@@ -191,6 +191,19 @@ def can_throw(node: Node) -> bool:
 _EMPTY: Final[dict[str, Any]] = {}
 
 
+def _one_field_equals(tree: Group) -> tuple[str, frozenset[str]] | None:
+    """(key, texts) when the tree is `F = "a"` or `F = "a" or F = "b" ...` on one top-level field (type,
+    event, userId, ...): then one dict lookup decides it. Else None."""
+    if tree.operator not in ("and", "or") or (tree.operator == "and" and len(tree.children) != 1):
+        return None
+    if not all(isinstance(c, Condition) and c.operator == "=" for c in tree.children):
+        return None
+    keys = {FIELD_OF_TYPE.get(c.type) for c in tree.children}  # type: ignore[union-attr]
+    if len(keys) != 1 or None in keys:
+        return None
+    return keys.pop(), frozenset(to_string(c.value) for c in tree.children)  # type: ignore[union-attr,misc]
+
+
 def compile_predicate(tree: Group) -> Predicate:
     """validate(tree, event) as one closure: false for an undefined or null event, a non-object event
     has no fields (R31), and a TypeError inside Segment's evaluator means "not sent"."""
@@ -200,6 +213,27 @@ def compile_predicate(tree: Group) -> Predicate:
         if event is UNDEFINED or event is None:
             return False
         return body(_EMPTY)  # a string, number or array event: every field reads undefined
+
+    equals = _one_field_equals(tree)
+    if equals is not None:  # `type = "track"`, `type = "identify" or type = "alias"`: most triggers
+        key, texts = equals
+        if len(texts) == 1:
+            (text,) = texts
+
+            def field_is(event: Any) -> bool:
+                if type(event) is dict:
+                    return event.get(key) == text
+                return other(event)
+
+            return field_is
+
+        def field_in(event: Any) -> bool:
+            if type(event) is dict:
+                value = event.get(key)
+                return type(value) is str and value in texts  # == with a string is true only for that string
+            return other(event)
+
+        return field_in
 
     if not can_throw(tree):
 
