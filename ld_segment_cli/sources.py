@@ -199,14 +199,36 @@ def _starts_valid(start: bytes, kind: str) -> bool:
     return True
 
 
-@dataclass(frozen=True, slots=True)
 class Block:
     """Consecutive lines of one source: lines[i] is line start + i, without its ending (CR removed).
-    Blank lines are kept as b"" so that numbering stays implicit; consumers skip them."""
+    Blank lines are kept as b"" so that numbering stays implicit; consumers skip them.
 
-    source: str
-    start: int
-    lines: list[bytes]
+    The reader makes a block from its text and splits it on first use of `lines`: with --workers, a worker
+    process does the splitting, not the reader, and a block travels between processes as one bytes object."""
+
+    __slots__ = ("_lines", "_text", "source", "start")
+
+    def __init__(self, source: str, start: int, lines: list[bytes] | None = None, text: bytes | None = None) -> None:
+        self.source = source
+        self.start = start
+        self._lines = lines
+        self._text = text if lines is None else None
+
+    @property
+    def lines(self) -> list[bytes]:
+        if self._lines is None:
+            text = self._text or b""
+            lines = text.split(b"\n")
+            if b"\r" in text:
+                lines = [ln[:-1] if ln.endswith(b"\r") else ln for ln in lines]
+            self._lines, self._text = lines, None
+        return self._lines
+
+    def __reduce__(self) -> tuple[type[Block], tuple[str, int, list[bytes] | None, bytes | None]]:
+        return Block, (self.source, self.start, self._lines, self._text)
+
+    def __repr__(self) -> str:
+        return f"Block({self.source!r}, {self.start})"
 
 
 DEFAULT_MAX_LINE_BYTES = 64 << 20
@@ -253,15 +275,20 @@ def read_blocks(source: Source, progress: _ProgressCounter | None = None,
                 chunk = chunk[cut + 1:]
             if pending:
                 chunk = pending + chunk
-            lines = chunk.split(b"\n")
-            pending = lines.pop()
-            if b"\r" in chunk:
-                lines = [ln[:-1] if ln.endswith(b"\r") else ln for ln in lines]
-            if len(chunk) > max_line_bytes:
+            if len(chunk) > max_line_bytes:  # may hold an over-long line: split here, to find it
+                lines = chunk.split(b"\n")
+                pending = lines.pop()
+                if b"\r" in chunk:
+                    lines = [ln[:-1] if ln.endswith(b"\r") else ln for ln in lines]
                 yield from _split_long(name, number + 1, lines, max_line_bytes)
-            elif lines:
-                yield Block(name, number + 1, lines)
-            number += len(lines)
+                number += len(lines)
+            else:
+                cut = chunk.rfind(b"\n")
+                pending = chunk[cut + 1:]
+                if cut >= 0:
+                    text = chunk[:cut]
+                    yield Block(name, number + 1, text=text)
+                    number += text.count(b"\n") + 1
             if len(pending) > max_line_bytes:
                 skipping, skipped_head, pending = len(pending), pending[:KEEP_OF_LONG_LINE], b""
         if skipping:
