@@ -12,6 +12,16 @@ from . import js
 MAX_TRACKED_KEYS = 10_000  # distinct event keys tracked for gained/lost totals (bounded memory on huge exports)
 
 
+def count_keys(counter: Counter[str], counts: Counter[str]) -> None:
+    """Add counts already keyed by String(key) (another part's counter): one C-level update while the bound
+    cannot be passed, else key by key."""
+    if len(counter) + len(counts) <= MAX_TRACKED_KEYS:
+        counter.update(counts)
+    else:
+        for key, n in counts.items():
+            count_key(counter, key, n)
+
+
 def count_key(counter: Counter[str], key: Any, n: int = 1) -> None:
     """Count an event key as String(key), tracking at most MAX_TRACKED_KEYS distinct keys (bounded memory)."""
     text = key if type(key) is str else js.to_string(key)

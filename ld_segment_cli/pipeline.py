@@ -14,7 +14,7 @@ from . import fql, js
 from .actions import MapError, event_bytes
 from .config import Destination, Mapping
 from .dedupe import SeenIds, id_hash
-from .diff import MAX_TRACKED_KEYS, count_key
+from .diff import MAX_TRACKED_KEYS, count_key, count_keys
 from .mapping_kit.dates import dayjs_ms
 from .sources import Block, Line, ReadFailure
 
@@ -376,8 +376,7 @@ class Summary:
         self.rejected_by_stage.update(other.rejected_by_stage)
         self.rejected_by_reason.update(other.rejected_by_reason)
         self.events_by_kind.update(other.events_by_kind)
-        for key, n in other.events_by_key.items():
-            count_key(self.events_by_key, key, n)
+        count_keys(self.events_by_key, other.events_by_key)
         for name, theirs in other.per_mapping.items():
             ours = self.stats(name)
             ours.matched += theirs.matched
