@@ -4,7 +4,8 @@
     .venv/bin/python bench/run.py [--events 200000] [--runs 5] [--big 1000000] [--skip-big] [--skip-send]
 
 Generates the data set (bench/data/, git-ignored), checks that every program produces the same events,
-and only then prints speed (median of --runs), peak RSS and the ratios the project promises."""
+and only then prints speed (median of --runs, run in rounds so that a slow stretch of the machine falls on
+every program alike), peak RSS and the ratios the project promises."""
 
 from __future__ import annotations
 
@@ -80,12 +81,22 @@ def run_once(cmd: list[str], out_path: Path) -> tuple[float, float]:
     return seconds, usage.ru_maxrss / 1024
 
 
-def measure(name: str, cmd: list[str], n: int, runs: int) -> Measure:
-    out_path = DATA / f"out-{name.replace(' ', '_')}.ndjson"
-    results = [run_once(cmd, out_path) for _ in range(runs)]
-    with open(out_path, "rb") as f:
-        count = sum(1 for _ in f)
-    return Measure(name, statistics.median(r[0] for r in results), max(r[1] for r in results), count, n)
+def measure_all(programs: dict[str, list[str]], n: int, runs: int) -> list[Measure]:
+    """Median wall time and peak RSS of each program, run in rounds (every program once per round), so that
+    a slow stretch of a noisy machine falls on all of them rather than on one."""
+    results: dict[str, list[tuple[float, float]]] = {name: [] for name in programs}
+    for _ in range(runs):
+        for name, cmd in programs.items():
+            results[name].append(run_once(cmd, _out_path(name)))
+    measures = []
+    for name, times in results.items():
+        count = _count_lines(_out_path(name))
+        measures.append(Measure(name, statistics.median(t for t, _ in times), max(m for _, m in times), count, n))
+    return measures
+
+
+def _out_path(name: str) -> Path:
+    return DATA / f"out-{name.replace(' ', '_')}.ndjson"
 
 
 def same_events(a: Path, b: Path) -> str | None:
@@ -128,6 +139,7 @@ def main() -> None:
     data = dataset(args.events)
     ours = [str(BIN / "ld-segment"), "dry-run", "--format", "ndjson", str(data)]
     programs = {"ld-segment dry-run (presets)": ours,
+                "ld-segment dry-run --no-dedupe": [*ours[:-1], "--no-dedupe", str(data)],
                 "loop": [sys.executable, str(HERE / "handwritten.py"), str(data)]}
     for jq in ("jq", "gojq"):
         if shutil.which(jq):
@@ -137,17 +149,17 @@ def main() -> None:
 
     # Correctness first: one run each, same events, before any speed is printed.
     for name, cmd in programs.items():
-        run_once(cmd, DATA / f"out-{name.replace(' ', '_')}.ndjson")
-    reference = DATA / "out-ld-segment_dry-run_(presets).ndjson"
+        run_once(cmd, _out_path(name))
+    reference = _out_path("ld-segment dry-run (presets)")
     for name in programs:
-        if name.startswith("ld-segment"):
+        if name == "ld-segment dry-run (presets)":
             continue
-        problem = same_events(reference, DATA / f"out-{name}.ndjson")
+        problem = same_events(reference, _out_path(name))
         if problem:
             raise SystemExit(f"outputs differ between ld-segment and {name}: {problem}")
     print("outputs identical: " + ", ".join(programs))
 
-    rows = [measure(name, cmd, args.events, args.runs) for name, cmd in programs.items()]
+    rows = measure_all(programs, args.events, args.runs)
     ref = {m.name: m for m in rows}
     table(rows, ref)
     verdicts = [check("dry-run ≥ 4× jq", ref, "ld-segment dry-run (presets)", "jq", 4.0),
@@ -157,9 +169,10 @@ def main() -> None:
         big = dataset(args.big)
         print(f"\ndata: {big.name} ({big.stat().st_size / 1e6:.0f} MB, {args.big:,} events); "
               f"median of {args.big_runs} runs")
-        one = measure("dry-run --workers 1", [*ours[:-1], "--workers", "1", str(big)], args.big, args.big_runs)
-        two = measure("dry-run --workers 2", [*ours[:-1], "--workers", "2", str(big)], args.big, args.big_runs)
-        problem = same_events(DATA / "out-dry-run_--workers_1.ndjson", DATA / "out-dry-run_--workers_2.ndjson")
+        one, two = measure_all({"dry-run --workers 1": [*ours[:-1], "--workers", "1", str(big)],
+                                "dry-run --workers 2": [*ours[:-1], "--workers", "2", str(big)]},
+                               args.big, args.big_runs)
+        problem = same_events(_out_path("dry-run --workers 1"), _out_path("dry-run --workers 2"))
         if problem:
             raise SystemExit(f"--workers 2 output differs from --workers 1: {problem}")
         big_rows = [one, two]
@@ -193,7 +206,7 @@ def measure_send(data: Path, n: int) -> Measure:
     with Sink() as sink:
         cmd = [str(BIN / "ld-segment"), "send", "--client-id", "bench", "--events-url", sink.url,
                "--min-delivery-rate", "0", str(data)]
-        seconds, rss = run_once(cmd, DATA / "out-send.txt")
+        seconds, rss = run_once(cmd, _out_path("send"))
         received = sink.events()
     return Measure("send → 127.0.0.1", seconds, rss, received, n)
 
