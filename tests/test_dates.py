@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ld_segment_cli.js import UNDEFINED
 from ld_segment_cli.mapping_kit.dates import (
@@ -11,6 +13,7 @@ from ld_segment_cli.mapping_kit.dates import (
     iso_text,
     js_date_parse,
     js_string_to_number,
+    v8_date_parse,
 )
 
 # (value, dayjs(value).valueOf() or None when dayjs says invalid); local time is UTC.
@@ -171,3 +174,10 @@ def test_iso_text_formats_extreme_years_like_to_iso_string():
     assert iso_text(-9989301600000) == "1653-06-14T02:00:00.000Z"
     assert iso_text(0) == "1970-01-01T00:00:00.000Z"
     assert iso_text(8640000000000000) == "+275760-09-13T00:00:00.000Z"
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.from_regex(r"\A\d{4}-[01]\d-[0-3]\dT[0-2]\d:[0-6]\d(:[0-6]\d(\.\d{3})?)?(Z|[+-][0-2]\d:[0-6]\d)\Z"))
+def test_dayjs_shortcut_for_iso_strings_agrees_with_the_full_parser(text):
+    """dayjs_ms reads canonical ISO strings with datetime; dayjs hands them (zoned) to Date.parse."""
+    assert dayjs_ms(text) == v8_date_parse(text)
