@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ld_segment_cli.actions import ACTIONS, MapError, compile_action, effective_mapping
-from ld_segment_cli.js import UNDEFINED
+from ld_segment_cli.actions import ACTIONS, MapError, compile_action, effective_mapping, event_bytes
+from ld_segment_cli.js import UNDEFINED, dumps
 from ld_segment_cli.mapping_kit import MappingError, compile_field_resolvers
 from ld_segment_cli.mapping_kit.inline import compile_fields_tuple
 
@@ -110,3 +110,23 @@ def test_generated_resolver_inlines_the_preset_shapes() -> None:
 def test_mapping_with_a_root_directive_has_no_generated_resolver() -> None:
     mapping = {"__segment_internal_directive": {"@flatten": {"value": {"@path": "$.properties"}}}}
     assert compile_fields_tuple(mapping, ["user_key"]) is None
+
+
+@pytest.mark.parametrize(("action", "mapping"), MAPPINGS)
+def test_event_bytes_equals_json_stringify_of_built_events(action: str, mapping: dict[str, Any]) -> None:
+    """event_bytes looks for floats only in metricValue and data; every other value is a string or an integer
+    by construction. Floats such as 2.0, 1e16 and 1e-7 must still come out as JavaScript writes them."""
+    build = compile_action(action, mapping, segment_compat=True, now_ms=lambda: NOW)
+    floaty = st.dictionaries(st.sampled_from(KEYS), st.one_of(values, st.sampled_from([2.0, 1e16, 1e-7, -0.0, 1e21])))
+
+    @settings(max_examples=300, deadline=None)
+    @given(events, floaty)
+    def check(event: dict[str, Any], properties: dict[str, Any]) -> None:
+        event = {**event, "properties": properties}
+        try:
+            built = build(event)
+        except MapError:
+            return
+        assert event_bytes(built) == dumps(built)
+
+    check()
