@@ -6,12 +6,13 @@ from __future__ import annotations
 import glob
 import io
 import os
+import stat
 import sys
 import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from .errors import InputError
 
@@ -203,32 +204,56 @@ class Block:
     """Consecutive lines of one source: lines[i] is line start + i, without its ending (CR removed).
     Blank lines are kept as b"" so that numbering stays implicit; consumers skip them.
 
-    The reader makes a block from its text and splits it on first use of `lines`: with --workers, a worker
-    process does the splitting, not the reader, and a block travels between processes as one bytes object."""
+    The reader makes a block from its text and splits it on first use of `lines`, so that with --workers a
+    worker process does the splitting, not the reader. A block of a plain file also knows where its text
+    lies in the file (`span`: path, offset, length): sent to a worker it travels as that span and the worker
+    reads the bytes itself, so the input never crosses a pipe."""
 
-    __slots__ = ("_lines", "_text", "source", "start")
+    __slots__ = ("_lines", "_span", "_text", "source", "start")
 
-    def __init__(self, source: str, start: int, lines: list[bytes] | None = None, text: bytes | None = None) -> None:
+    def __init__(self, source: str, start: int, lines: list[bytes] | None = None, text: bytes | None = None,
+                 span: tuple[str, int, int] | None = None) -> None:
         self.source = source
         self.start = start
         self._lines = lines
         self._text = text if lines is None else None
+        self._span = span if lines is None else None
 
     @property
     def lines(self) -> list[bytes]:
         if self._lines is None:
-            text = self._text or b""
+            text = self._text if self._text is not None else _read_span(self._span) if self._span else b""
             lines = text.split(b"\n")
             if b"\r" in text:
                 lines = [ln[:-1] if ln.endswith(b"\r") else ln for ln in lines]
             self._lines, self._text = lines, None
         return self._lines
 
-    def __reduce__(self) -> tuple[type[Block], tuple[str, int, list[bytes] | None, bytes | None]]:
+    def __reduce__(self) -> tuple[type[Block], tuple[Any, ...]]:
+        if self._lines is None and self._span is not None:
+            return Block, (self.source, self.start, None, None, self._span)
         return Block, (self.source, self.start, self._lines, self._text)
 
     def __repr__(self) -> str:
         return f"Block({self.source!r}, {self.start})"
+
+
+def _read_span(span: tuple[str, int, int]) -> bytes:
+    """The bytes a block's span names, read again from its file (in a --workers process)."""
+    path, offset, length = span
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        parts = []
+        while length > 0:
+            piece = os.pread(fd, length, offset)
+            if not piece:
+                raise OSError(f"{path} is shorter than when it was read: it changed during the run")
+            parts.append(piece)
+            offset += len(piece)
+            length -= len(piece)
+    finally:
+        os.close(fd)
+    return b"".join(parts)
 
 
 DEFAULT_MAX_LINE_BYTES = 64 << 20
@@ -253,17 +278,26 @@ def read_blocks(source: Source, progress: _ProgressCounter | None = None,
         progress.attach(counting)
     number = 0  # lines completed so far
     kind = "plain"
+    where = None  # a regular file's absolute path: its blocks get spans (pipes and stdin cannot be re-read)
+    if source.path is not None and stat.S_ISREG(os.fstat(raw.fileno()).st_mode):
+        where = os.fspath(source.path.resolve())
+    at = 0  # the file offset of the next chunk (for spans: plain files only)
     pending = b""
     skipping = 0  # > 0 while discarding the rest of an over-long line: bytes seen so far
     skipped_head = b""
     try:
         chunks, kind = _chunks(counting)
+        if kind != "plain":
+            where = None
         first = True
         for chunk in chunks:
+            chunk_at = at  # the file offset where `chunk` starts
+            at += len(chunk)
             if first:
                 first = False
                 if chunk.startswith(BOM):
                     chunk = chunk[3:]
+                    chunk_at += 3
             if skipping:
                 cut = chunk.find(b"\n")
                 if cut < 0:
@@ -273,8 +307,10 @@ def read_blocks(source: Source, progress: _ProgressCounter | None = None,
                 yield _too_long(name, number, skipping + cut, skipped_head, max_line_bytes)
                 skipping = 0
                 chunk = chunk[cut + 1:]
+                chunk_at += cut + 1
             if pending:
                 chunk = pending + chunk
+                chunk_at -= len(pending)
             if len(chunk) > max_line_bytes:  # may hold an over-long line: split here, to find it
                 lines = chunk.split(b"\n")
                 pending = lines.pop()
@@ -287,7 +323,7 @@ def read_blocks(source: Source, progress: _ProgressCounter | None = None,
                 pending = chunk[cut + 1:]
                 if cut >= 0:
                     text = chunk[:cut]
-                    yield Block(name, number + 1, text=text)
+                    yield Block(name, number + 1, text=text, span=(where, chunk_at, cut) if where else None)
                     number += text.count(b"\n") + 1
             if len(pending) > max_line_bytes:
                 skipping, skipped_head, pending = len(pending), pending[:KEEP_OF_LONG_LINE], b""

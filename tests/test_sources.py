@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import gzip
+import pickle
+from pathlib import Path
 
 import pytest
 import zstandard
 
 from ld_segment_cli.errors import InputError
-from ld_segment_cli.sources import Line, ReadFailure, Source, expand_inputs, read_lines
+from ld_segment_cli.sources import BOM, Block, Line, ReadFailure, Source, expand_inputs, read_blocks, read_lines
 
 
 def _lines(path) -> list[Line | ReadFailure]:
@@ -80,3 +82,31 @@ def test_truncated_gzip_keeps_what_was_read_and_reports_where_it_stopped(tmp_pat
     assert isinstance(failure, ReadFailure)
     assert failure.number == len(good) + 1
     assert "truncated gzip" in failure.reason
+
+
+def test_a_block_sent_to_a_worker_travels_as_a_file_span_and_reads_the_same_lines(tmp_path):
+    """Plain files: a pickled block carries (path, offset, length), not its text; the worker's read gives the
+    very lines the reader saw — across chunk boundaries, after a BOM, with CRLF, around an over-long line."""
+    rows = [f'{{"n":{i},"pad":"{"x" * (i % 700)}"}}'.encode() for i in range(3000)]
+    rows[1500] = b"y" * 700_000  # over-long for the limit below: skipped to its end by the reader
+    path = tmp_path / "in.ndjson"
+    path.write_bytes(BOM + b"\r\n".join(rows) + b"\r\n")
+    blocks = [b for b in read_blocks(Source(str(path), path), max_line_bytes=600_000) if isinstance(b, Block)]
+    assert len(blocks) > 3
+    travelled = [pickle.dumps(b) for b in blocks]
+    assert sum(len(t) < 1000 for t in travelled) >= len(blocks) - 2  # spans, not text
+    lines = [ln for b in blocks for ln in b.lines]
+    assert [ln for t in travelled for ln in pickle.loads(t).lines] == lines
+    assert lines == [r for r in rows if r != rows[1500]]
+
+
+def test_a_pipe_gives_blocks_without_spans(tmp_path):
+    import os
+
+    read_end, write_end = os.pipe()
+    os.write(write_end, b'{"a":1}\n{"a":2}\n')
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        source = Source("pipe", Path(f"/dev/fd/{pipe.fileno()}"))
+        (block,) = list(read_blocks(source))
+    assert pickle.loads(pickle.dumps(block)).lines == [b'{"a":1}', b'{"a":2}']
