@@ -43,6 +43,7 @@ from .sources import (
     ReadFailure,
     Source,
     expand_inputs,
+    expected_events,
     iter_blocks,
     iter_lines,
     total_size,
@@ -108,6 +109,7 @@ def dry_run(
     _report_warnings(destination.warnings)
     engine = build_engine(destination, where, since, until, dedupe)
     sources = expand_inputs(inputs or [])
+    engine.expect(expected_events(sources))
     fmt = format or (Format.rich if sys.stdout.isatty() else Format.ndjson)
     if workers > 1 and (fmt is not Format.ndjson or limit is not None or against is not None):
         stderr_console().print("note: --workers applies to NDJSON output without --limit or --against; "

@@ -112,6 +112,12 @@ class Engine:
         self.seen: SeenIds | None = SeenIds() if dedupe else None
         self._fired = tuple((m, m.trigger.predicate, m.build, m.name) for m in destination.mappings)
 
+    def expect(self, events: int) -> None:
+        """Size the (still empty) messageId table for about this many events, so that it need not grow on the
+        way (a grow re-inserts every id: ~0.3 µs each, in Python)."""
+        if self.seen is not None and not len(self.seen):
+            self.seen = SeenIds(capacity=max(1 << 16, 2 * events))  # a table grows at half load
+
     def apply(self, event: Any, outcome: Outcome) -> None:
         """Run every mapping whose trigger matches `event`, in file order, recording into outcome."""
         for mapping, predicate, build, name in self._fired:

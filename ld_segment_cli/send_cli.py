@@ -40,7 +40,7 @@ from .options import (
     open_rejects_file,
     stderr_console,
 )
-from .sources import DEFAULT_MAX_LINE_BYTES, ProgressCounter, expand_inputs
+from .sources import DEFAULT_MAX_LINE_BYTES, ProgressCounter, expand_inputs, expected_events
 
 
 def _lazy_module(name: str) -> ModuleType:
@@ -296,6 +296,7 @@ def send(
         err.print(f"warning: {escape(repr(client_id))} does not look like a client-side ID (24 hex digits); "
                   "LaunchDarkly will answer 404 if it is wrong", soft_wrap=True)
     sources = expand_inputs(inputs or [])
+    engine.expect(expected_events(sources))
 
     store: CheckpointFile | None = None
     identity: Identity | None = None

@@ -406,6 +406,15 @@ class _ProgressCounter:
 ProgressCounter = _ProgressCounter
 
 
+BYTES_PER_EVENT_GUESS = 800  # a Segment event with its context: 600-1,500 bytes of JSON
+
+
+def expected_events(sources: Sequence[Source]) -> int:
+    """A guess at the number of events in the inputs, to size tables up front: bytes on disk divided by
+    BYTES_PER_EVENT_GUESS. Compressed files and stdin make it err low, and tables then grow as needed."""
+    return sum(s.size or 0 for s in sources) // BYTES_PER_EVENT_GUESS
+
+
 def total_size(sources: Sequence[Source]) -> int | None:
     """Total bytes to read, or None when any source has no known size (stdin)."""
     total = 0

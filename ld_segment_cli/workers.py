@@ -10,6 +10,7 @@ against the table — so output, rejects and counts always equal a one-process r
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import multiprocessing
 import sys
 import threading
@@ -107,6 +108,16 @@ def _feed(feed: _Feed, blocks: Iterable[Block | ReadFailure], task_conns: list[C
             feed.cond.notify_all()
 
 
+PIPE_BYTES = 1 << 20  # a result (~80 KB of events per 256 KiB block) fits a few times over
+
+
+def _widen(conn: Connection) -> None:
+    """Grow a pipe's kernel buffer (Linux: 64 KiB by default, less than one block's result), so a worker can
+    hand over a result and go on with the next block while the parent is still writing the previous one."""
+    with contextlib.suppress(OSError, AttributeError):  # other systems, or above /proc/sys/fs/pipe-max-size
+        fcntl.fcntl(conn.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+
+
 def map_parallel(engine: Engine, blocks: Iterable[Block | ReadFailure], workers: int,
                  fail_fast: bool = False) -> Iterator[MappedBlock]:
     """Map blocks in `workers` processes; yield the results in input order."""
@@ -123,6 +134,7 @@ def map_parallel(engine: Engine, blocks: Iterable[Block | ReadFailure], workers:
         result_recv, result_send = ctx.Pipe(duplex=False)
         procs.append(ctx.Process(target=_worker, args=(engine, task_recv, result_send, seen is not None, fail_fast),
                                  daemon=True))
+        _widen(result_send)
         task_conns.append(task_send)
         result_conns.append(result_recv)
         child_ends += [task_recv, result_send]

@@ -50,3 +50,16 @@ def test_add_all_if_new_takes_back_everything_when_a_key_repeats_even_across_gro
     assert seen.add_all_if_new(array("Q", block))  # taken-back slots do not hide anything
     assert len(seen) == 21_000 and all(k in seen for k in block + before)
     assert not seen.add(block[0]) and seen.add(12345)
+
+
+def test_a_table_sized_for_the_expected_events_does_not_grow_on_the_way():
+    from ld_segment_cli.config import load_destination
+    from ld_segment_cli.pipeline import Engine
+
+    engine = Engine(load_destination(None), dedupe=True)
+    engine.expect(50_000)
+    seen = engine.seen
+    assert seen is not None
+    masks = list(seen._masks)
+    assert all(seen.add(id_hash(f"ajs-{i}")) for i in range(50_000))
+    assert seen._masks == masks and len(seen) == 50_000
