@@ -23,7 +23,7 @@ from .dedupe import SeenIds
 from .pipeline import Engine, MappedBlock, map_block
 from .sources import Block, ReadFailure
 
-IN_FLIGHT = 3  # blocks queued per worker: enough to hide latency, small enough for constant memory
+IN_FLIGHT = 6  # blocks queued per worker: enough to hide latency, small enough for constant memory
 
 
 class _Recorder:
