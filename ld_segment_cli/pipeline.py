@@ -182,7 +182,8 @@ class Engine:
         plain = self.seen is None and not self._window and self._where is None
         dedupe_only = self.seen is not None and not self._window and self._where is None
         seen_add = self.seen.add if self.seen is not None else None
-        fired = tuple((i, predicate, build) for i, (_, predicate, build, _) in enumerate(self._fired))
+        fired = tuple((i, m.trigger.predicate, build, *(m.trigger.equals or (None, None)))
+                      for i, (m, _, build, _) in enumerate(self._fired))
         n = len(fired)
         matched = [0] * n
         built = [0] * n
@@ -226,31 +227,36 @@ class Engine:
                 lines += 1
                 made = 0
                 failed: Outcome | None = None
-                for i, predicate, build in fired:
-                    if predicate(event):
-                        matched[i] += 1
-                        try:
-                            ld = build(event)
-                        except MapError as exc:
-                            if failed is None:
-                                failed = Outcome(source, number, raw, event)
-                            failed.rejects.append(Reject(MAP, self._fired[i][3], exc.message))
+                for i, predicate, build, field_key, texts in fired:
+                    if field_key is not None:  # the trigger's one-field test, without a call
+                        value = event.get(field_key)
+                        if type(value) is not str or value not in texts:
                             continue
-                        built[i] += 1
-                        made += 1
-                        out.append(dumps(ld))
-                        if origins is not None:
-                            origins.append(number)
-                        key = ld["key"]  # count_key(keys, key), inlined: this runs for every outgoing event
-                        if type(key) is not str:
-                            key = js.to_string(key)
-                        if key in keys or len(keys) < MAX_TRACKED_KEYS:
-                            keys[key] += 1
-                        created = ld["creationDate"]
-                        if lo is None or created < lo:
-                            lo = created
-                        if hi is None or created > hi:
-                            hi = created
+                    elif not predicate(event):
+                        continue
+                    matched[i] += 1
+                    try:
+                        ld = build(event)
+                    except MapError as exc:
+                        if failed is None:
+                            failed = Outcome(source, number, raw, event)
+                        failed.rejects.append(Reject(MAP, self._fired[i][3], exc.message))
+                        continue
+                    built[i] += 1
+                    made += 1
+                    out.append(dumps(ld))
+                    if origins is not None:
+                        origins.append(number)
+                    key = ld["key"]  # count_key(keys, key), inlined: this runs for every outgoing event
+                    if type(key) is not str:
+                        key = js.to_string(key)
+                    if key in keys or len(keys) < MAX_TRACKED_KEYS:
+                        keys[key] += 1
+                    created = ld["creationDate"]
+                    if lo is None or created < lo:
+                        lo = created
+                    if hi is None or created > hi:
+                        hi = created
                 if failed is not None:
                     rejected.append(failed)
                     summary.count_rejects(failed, matched_counted=True)

@@ -605,3 +605,20 @@ def test_any_text_compiles_without_raising_and_explain_agrees_with_predicate(tex
         assert trigger.explain(event).result is result
         if trigger.error is not None:
             assert result is False
+
+
+@pytest.mark.parametrize("text", ['type = "track"', 'type = "identify" or type = "alias"', 'event = "Order Completed"',
+                                  'userId = "1"', '(type = "track")', 'type = "track" and event = "x"'])
+def test_one_field_shortcut_agrees_with_the_predicate(text):
+    """Trigger.equals (what hot loops test instead of calling the predicate) decides like the predicate."""
+    trigger = fql.compile_trigger(text)
+    values = [None, "track", "identify", "alias", "Order Completed", "1", 1, True, [], {}, "TRACK", ""]
+    for value in values:
+        for key in ("type", "event", "userId", "name"):
+            event = {key: value}
+            if trigger.equals is None:
+                continue
+            field, texts = trigger.equals
+            got = event.get(field)
+            assert (type(got) is str and got in texts) == trigger.predicate(event), (text, event)
+    assert (trigger.equals is None) == (text == 'type = "track" and event = "x"')

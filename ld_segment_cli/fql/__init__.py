@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from .evaluate import Predicate, compile_predicate, never
+from .evaluate import Predicate, compile_predicate, never, one_field_equals
 from .explain import Explanation, explain_error, explain_tree
 from .lint import lint_parsed
 from .parser import TYPE_ERROR, parse
@@ -37,6 +37,9 @@ class Trigger:
     predicate: Predicate = field(repr=False, compare=False)
     tree: Group | None = None
     segment_error: str | None = None
+    # (key, texts) when the trigger is `F = "a"` (or `F = "a" or F = "b"`) on one top-level field: a dict
+    # event matches exactly when its value there is one of the texts (hot loops test it without a call)
+    equals: tuple[str, frozenset[str]] | None = field(default=None, repr=False, compare=False)
 
     def explain(self, event: Any) -> Explanation:
         if self.error is not None or self.tree is None:
@@ -60,7 +63,8 @@ def compile_trigger(text: str) -> Trigger:
         assert err is not None
         message = f"{err.message} — {err.hint}" if err.hint else err.message
         return Trigger(text, FqlProblem(err.offset + 1, message), never, None, err.message)
-    return Trigger(text, None, compile_predicate(parsed.tree), parsed.tree, None)
+    tree = parsed.tree
+    return Trigger(text, None, compile_predicate(tree), tree, None, one_field_equals(tree))
 
 
 @lru_cache(maxsize=1024)

@@ -191,7 +191,7 @@ def can_throw(node: Node) -> bool:
 _EMPTY: Final[dict[str, Any]] = {}
 
 
-def _one_field_equals(tree: Group) -> tuple[str, frozenset[str]] | None:
+def one_field_equals(tree: Group) -> tuple[str, frozenset[str]] | None:
     """(key, texts) when the tree is `F = "a"` or `F = "a" or F = "b" ...` on one top-level field (type,
     event, userId, ...): then one dict lookup decides it. Else None."""
     if tree.operator not in ("and", "or") or (tree.operator == "and" and len(tree.children) != 1):
@@ -214,7 +214,7 @@ def compile_predicate(tree: Group) -> Predicate:
             return False
         return body(_EMPTY)  # a string, number or array event: every field reads undefined
 
-    equals = _one_field_equals(tree)
+    equals = one_field_equals(tree)
     if equals is not None:  # `type = "track"`, `type = "identify" or type = "alias"`: most triggers
         key, texts = equals
         if len(texts) == 1:
