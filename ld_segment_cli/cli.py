@@ -154,9 +154,10 @@ def _stream_ndjson(engine: Engine, sources: list[Source], summary: Summary, reje
 
         results = map_parallel(engine, blocks, workers, fail_fast)
     else:
-        results = _map_serial(engine, blocks, fail_fast)
+        results = _map_serial(engine, blocks, fail_fast, summary)
     for out, rejected, part, stopped in results:
-        summary.merge(part)
+        if part is not summary:
+            summary.merge(part)
         if out:
             out.append(b"")
             write(b"\n".join(out))
@@ -170,9 +171,10 @@ def _stream_ndjson(engine: Engine, sources: list[Source], summary: Summary, reje
     sys.stdout.buffer.flush()
 
 
-def _map_serial(engine: Engine, blocks: Iterable[Block | ReadFailure], fail_fast: bool) -> Iterator[MappedBlock]:
+def _map_serial(engine: Engine, blocks: Iterable[Block | ReadFailure], fail_fast: bool,
+                summary: Summary) -> Iterator[MappedBlock]:
     for block in blocks:
-        yield map_block(engine, block, fail_fast)
+        yield map_block(engine, block, fail_fast, into=summary)
 
 
 def _stream_outcomes(engine: Engine, sources: list[Source], summary: Summary, rejects_out: RejectsWriter,

@@ -288,9 +288,11 @@ MappedBlock = tuple[list[bytes], list[Outcome], "Summary", Outcome | None]
 stopped a --fail-fast run (else None)."""
 
 
-def map_block(engine: Engine, block: Block | ReadFailure, fail_fast: bool = False) -> MappedBlock:
-    """One block (or one unreadable stretch of a source) through the engine, with its own summary part."""
-    part = Summary()
+def map_block(engine: Engine, block: Block | ReadFailure, fail_fast: bool = False,
+              into: Summary | None = None) -> MappedBlock:
+    """One block (or one unreadable stretch of a source) through the engine, counted into `into` (the run's
+    summary, in one process) or into a summary part of its own (returned, for a worker to hand back)."""
+    part = Summary() if into is None else into
     if isinstance(block, ReadFailure):
         outcome = engine.process(block)
         part.add(outcome)
