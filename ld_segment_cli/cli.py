@@ -148,7 +148,7 @@ def _stream_ndjson(engine: Engine, sources: list[Source], summary: Summary, reje
                    fail_fast: bool, workers: int) -> None:
     """The hot path: blocks of lines in, blocks of NDJSON out, one write per block."""
     write = sys.stdout.buffer.write
-    blocks = iter_blocks(sources, counter, max_line_bytes)
+    blocks = iter_blocks(sources, counter, max_line_bytes, keep_text=workers == 1)
     if workers > 1:
         from .workers import map_parallel
 

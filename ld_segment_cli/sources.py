@@ -261,12 +261,15 @@ KEEP_OF_LONG_LINE = 1024  # bytes of an over-long line kept in its reject record
 
 
 def read_blocks(source: Source, progress: _ProgressCounter | None = None,
-                max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> Iterator[Block | ReadFailure]:
+                max_line_bytes: int = DEFAULT_MAX_LINE_BYTES, keep_text: bool = True) -> Iterator[Block | ReadFailure]:
     """Stream one source as blocks of lines (about one decompressed megabyte each), numbered from 1.
 
     A BOM at the start and CR before LF are removed. A line longer than max_line_bytes is skipped up to its
     end and reported as a ReadFailure in its place. Decompression or I/O errors end the source with one
-    ReadFailure naming the line where reading stopped; everything before it is delivered."""
+    ReadFailure naming the line where reading stopped; everything before it is delivered.
+
+    keep_text=False: a block of a regular plain file keeps only its span (read again where it is split: by
+    a --workers process), so the reader copies nothing."""
     name = source.name
     try:
         raw = _open_binary(source)
@@ -308,23 +311,24 @@ def read_blocks(source: Source, progress: _ProgressCounter | None = None,
                 skipping = 0
                 chunk = chunk[cut + 1:]
                 chunk_at += cut + 1
-            if pending:
+            if len(pending) + len(chunk) > max_line_bytes:  # may hold an over-long line: split here, to find it
                 chunk = pending + chunk
-                chunk_at -= len(pending)
-            if len(chunk) > max_line_bytes:  # may hold an over-long line: split here, to find it
                 lines = chunk.split(b"\n")
                 pending = lines.pop()
                 if b"\r" in chunk:
                     lines = [ln[:-1] if ln.endswith(b"\r") else ln for ln in lines]
                 yield from _split_long(name, number + 1, lines, max_line_bytes)
                 number += len(lines)
-            else:
+            else:  # the block: the pending start of a line, then this chunk up to its last newline
                 cut = chunk.rfind(b"\n")
-                pending = chunk[cut + 1:]
-                if cut >= 0:
-                    text = chunk[:cut]
-                    yield Block(name, number + 1, text=text, span=(where, chunk_at, cut) if where else None)
-                    number += text.count(b"\n") + 1
+                if cut < 0:
+                    pending += chunk
+                else:
+                    span = (where, chunk_at - len(pending), len(pending) + cut) if where else None
+                    text = pending + chunk[:cut] if keep_text or span is None else None
+                    yield Block(name, number + 1, text=text, span=span)
+                    number += chunk.count(b"\n", 0, cut) + 1  # `pending` holds no newline
+                    pending = chunk[cut + 1:]
             if len(pending) > max_line_bytes:
                 skipping, skipped_head, pending = len(pending), pending[:KEEP_OF_LONG_LINE], b""
         if skipping:
@@ -434,7 +438,7 @@ def iter_lines(sources: Sequence[Source], progress: _ProgressCounter | None = No
 
 
 def iter_blocks(sources: Sequence[Source], progress: _ProgressCounter | None = None,
-                max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> Iterator[Block | ReadFailure]:
+                max_line_bytes: int = DEFAULT_MAX_LINE_BYTES, keep_text: bool = True) -> Iterator[Block | ReadFailure]:
     """All blocks of all sources, in order."""
     for source in sources:
-        yield from read_blocks(source, progress, max_line_bytes)
+        yield from read_blocks(source, progress, max_line_bytes, keep_text)

@@ -98,6 +98,8 @@ def test_a_block_sent_to_a_worker_travels_as_a_file_span_and_reads_the_same_line
     lines = [ln for b in blocks for ln in b.lines]
     assert [ln for t in travelled for ln in pickle.loads(t).lines] == lines
     assert lines == [r for r in rows if r != rows[1500]]
+    spans_only = read_blocks(Source(str(path), path), max_line_bytes=600_000, keep_text=False)
+    assert [ln for b in spans_only if isinstance(b, Block) for ln in b.lines] == lines  # the reader copied nothing
 
 
 def test_a_pipe_gives_blocks_without_spans(tmp_path):
