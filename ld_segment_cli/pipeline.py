@@ -299,6 +299,12 @@ def map_block(engine: Engine, block: Block | ReadFailure, fail_fast: bool = Fals
     """One block (or one unreadable stretch of a source) through the engine, counted into `into` (the run's
     summary, in one process) or into a summary part of its own (returned, for a worker to hand back)."""
     part = Summary() if into is None else into
+    if isinstance(block, Block):
+        try:
+            block.lines  # noqa: B018 - a block known by its span is read here (in a --workers process)
+        except OSError as exc:  # the file went away or changed since the reader counted its lines
+            block = ReadFailure(block.source, block.start,
+                                f"read error after line {block.start - 1}: {exc.strerror or exc}")
     if isinstance(block, ReadFailure):
         outcome = engine.process(block)
         part.add(outcome)

@@ -22,3 +22,19 @@ def test_a_block_result_pickles_to_an_equal_result():
         again = pickle.loads(pickle.dumps((out, rejected, part, stopped), protocol=pickle.HIGHEST_PROTOCOL))
         assert again == (out, rejected, part, stopped)
         assert again[2].to_dict() == part.to_dict()
+
+
+def test_a_span_that_cannot_be_read_again_is_a_read_failure_not_a_crash(tmp_path):
+    """A worker reads its block again from the file; if the file shrank meanwhile, the block's lines become
+    one reject naming where reading stopped, and the run goes on."""
+    path = tmp_path / "in.ndjson"
+    path.write_bytes(b'{"type":"track","event":"A","userId":"u","timestamp":"2024-01-01T00:00:00Z"}\n' * 50)
+    (block,) = [b for b in read_blocks(Source(path.name, path), keep_text=False)]
+    path.write_bytes(b"")
+    out, rejected, part, stopped = map_block(Engine(load_destination(None)), block)
+    assert out == [] and stopped is None
+    assert [r.reason for o in rejected for r in o.rejects] == [
+        "read error after line 0: in.ndjson is shorter than when it was read: it changed during the run"
+        .replace("in.ndjson", str(path.resolve()))
+    ]
+    assert part.rejected_lines == 1
