@@ -284,8 +284,9 @@ class Engine:
                     stats = summary.stats(name)
                     stats.matched += m
                     stats.built += b
-                    summary.events += b
-                    summary.events_by_kind[KIND_OF_ACTION.get(mapping.action, mapping.action)] += b
+                    if b:
+                        summary.events += b
+                        summary.events_by_kind[KIND_OF_ACTION.get(mapping.action, mapping.action)] += b
         return True
 
 

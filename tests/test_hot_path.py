@@ -1,0 +1,104 @@
+"""The hot path (Engine.map_block: NDJSON dry-run, send, workers) and the per-line path (Engine.process: the
+rich and JSON views) are two implementations of one contract; on any input they must agree on the events
+written, the rejects (line, stage, mapping, reason) and every count of the summary."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ld_segment_cli import js
+from ld_segment_cli.config import load_destination
+from ld_segment_cli.options import build_engine
+from ld_segment_cli.pipeline import Engine, Summary
+from ld_segment_cli.sources import Block, Line
+
+TYPES = ["track", "identify", "alias", "page", None, 7]
+TIMESTAMPS = ["2024-03-01T10:00:00.000Z", "2024-03-02T10:00:00Z", "1648661098", None, "soon", 1709287200000]
+IDS = ["m-1", "m-2", "m-3", None, 5]
+
+event = st.fixed_dictionaries(
+    {"type": st.sampled_from(TYPES)},
+    optional={
+        "messageId": st.sampled_from(IDS),
+        "userId": st.sampled_from(["u-1", "", None, 12, "u-2"]),
+        "anonymousId": st.sampled_from(["a-1", None, "a-2"]),
+        "previousId": st.sampled_from(["p-1", None]),
+        "event": st.sampled_from(["Order Completed", "Signed Up", "", None, 3]),
+        "timestamp": st.sampled_from(TIMESTAMPS),
+        "properties": st.one_of(
+            st.none(),
+            st.fixed_dictionaries({}, optional={"revenue": st.sampled_from([12.5, 2.0, "9.99", None, 1e-7]),
+                                               "value": st.sampled_from([3, "x", None])}),
+        ),
+    },
+)
+line = st.one_of(
+    event.map(orjson.dumps),
+    event.map(orjson.dumps),
+    st.sampled_from([b"", b"   ", b"{not json", b"[1,2]", b"null", b'"text"', b"\xff\xfe", b"NaN"]),
+)
+
+MAPPINGS = """
+mappings:
+  - name: Orders
+    action: trackEvent
+    trigger: type = "track" and event = "Order Completed"
+  - name: Any track
+    action: trackEvent
+    trigger: type = "track"
+  - name: Aliases
+    action: aliasUser
+    trigger: type = "identify" or type = "alias"
+"""
+
+CONFIGS = {
+    "presets, dedupe": dict(where=None, since=None, until=None, dedupe=True),
+    "presets, no dedupe": dict(where=None, since=None, until=None, dedupe=False),
+    "window and where": dict(where='type != "page"', since="2024-03-01T12:00:00Z", until=None, dedupe=True),
+}
+
+
+def _per_line(engine: Engine, lines: list[bytes]) -> tuple[list[bytes], list[Any], dict[str, Any]]:
+    summary = Summary()
+    out, rejects = [], []
+    for number, raw in enumerate(lines, 1):
+        if not raw.strip():
+            continue
+        outcome = engine.process(Line("in", number, raw))
+        summary.add(outcome)
+        out += [js.dumps(built) for _, built in outcome.built]
+        rejects += [(outcome.line, r.stage, r.mapping, r.reason) for r in outcome.rejects]
+    return out, rejects, summary.to_dict()
+
+
+def _hot(engine: Engine, lines: list[bytes]) -> tuple[list[bytes], list[Any], dict[str, Any]]:
+    summary = Summary()
+    out: list[bytes] = []
+    rejected: list[Any] = []
+    for start in range(0, len(lines), 7):  # several blocks
+        engine.map_block(Block("in", start + 1, lines[start:start + 7]), out, summary, rejected)
+    rejects = [(o.line, r.stage, r.mapping, r.reason) for o in rejected for r in o.rejects]
+    return out, rejects, summary.to_dict()
+
+
+@pytest.mark.parametrize("presets", [True, False], ids=["presets", "three mappings"])
+@pytest.mark.parametrize("config", list(CONFIGS), ids=list(CONFIGS))
+def test_hot_path_agrees_with_the_per_line_path(tmp_path, presets: bool, config: str) -> None:
+    path = None
+    if not presets:
+        path = tmp_path / "m.yaml"
+        path.write_text(MAPPINGS)
+    destination = load_destination(str(path) if path else None)
+
+    @settings(max_examples=150, deadline=None)
+    @given(st.lists(line, max_size=30))
+    def check(lines: list[bytes]) -> None:
+        hot = _hot(build_engine(destination, **CONFIGS[config]), lines)
+        assert hot == _per_line(build_engine(destination, **CONFIGS[config]), lines)
+
+    check()
