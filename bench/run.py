@@ -10,6 +10,7 @@ every program alike), peak RSS and the ratios the project promises."""
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
 import shutil
 import statistics
@@ -136,6 +137,9 @@ def main() -> None:
         generate(args.only_generate)
         return
 
+    # As installed by pip, the package is byte-compiled; an editable checkout may hold stale .pyc files that
+    # every run would compile again when PYTHONDONTWRITEBYTECODE is set (it is on some CI machines).
+    compileall.compile_dir(str(ROOT / "ld_segment_cli"), quiet=1)
     data = dataset(args.events)
     ours = [str(BIN / "ld-segment"), "dry-run", "--format", "ndjson", str(data)]
     programs = {"ld-segment dry-run (presets)": ours,
