@@ -262,7 +262,7 @@ KEEP_OF_LONG_LINE = 1024  # bytes of an over-long line kept in its reject record
 
 def read_blocks(source: Source, progress: _ProgressCounter | None = None,
                 max_line_bytes: int = DEFAULT_MAX_LINE_BYTES, keep_text: bool = True) -> Iterator[Block | ReadFailure]:
-    """Stream one source as blocks of lines (about one decompressed megabyte each), numbered from 1.
+    """Stream one source as blocks of lines (about READ_BUFFER = 256 KiB of text each), numbered from 1.
 
     A BOM at the start and CR before LF are removed. A line longer than max_line_bytes is skipped up to its
     end and reported as a ReadFailure in its place. Decompression or I/O errors end the source with one
