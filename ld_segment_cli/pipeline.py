@@ -188,8 +188,8 @@ class Engine:
         plain = self.seen is None and not self._window and self._where is None
         dedupe_only = self.seen is not None and not self._window and self._where is None
         seen_add = self.seen.add if self.seen is not None else None
-        fired = tuple((i, m.trigger.predicate, build, *(m.trigger.equals or (None, None)))
-                      for i, (m, _, build, _) in enumerate(self._fired))
+        fired = tuple((i, predicate, build, *(m.trigger.equals or (None, None)))
+                      for i, (m, predicate, build, _) in enumerate(self._fired))
         n = len(fired)
         matched = [0] * n
         built = [0] * n

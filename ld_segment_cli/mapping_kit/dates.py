@@ -118,10 +118,7 @@ def dayjs_ms(value: Any) -> int | None:
     t = type(value)
     if t is str:
         if _FAST_ISO_RE.match(value) is not None:  # what exports hold; dayjs hands these to Date.parse
-            try:
-                return (datetime.fromisoformat(value) - _EPOCH) // _ONE_MS
-            except ValueError:
-                pass  # out-of-range parts: V8 decides
+            return _iso_ms(value)
         last = _last_string[0]  # the format check and creationDate read the same timestamp in a row
         if last[0] == value:
             return last[1]
@@ -543,11 +540,16 @@ def _parse_legacy(sc: _Scanner, p: _Parts, token: _Token) -> bool:
 def js_date_parse(text: str) -> int | None:
     """Date.parse(text) as V8 (Node 20) computes it, local time being UTC; None for NaN."""
     if _FAST_ISO_RE.match(text) is not None:
-        try:
-            return (datetime.fromisoformat(text) - _EPOCH) // _ONE_MS
-        except ValueError:
-            pass  # out-of-range parts: V8 decides
+        return _iso_ms(text)
     return v8_date_parse(text)
+
+
+def _iso_ms(text: str) -> int | None:
+    """Date.parse of a string _FAST_ISO_RE matched: datetime reads it, unless a part is out of range."""
+    try:
+        return (datetime.fromisoformat(text) - _EPOCH) // _ONE_MS
+    except ValueError:
+        return v8_date_parse(text)  # out-of-range parts: V8 decides
 
 
 def v8_date_parse(text: str) -> int | None:

@@ -4,7 +4,7 @@ The closures of directives.py cost a Python call per node; an action's mapping i
 and the presets' fields are a dozen such calls. For the shapes that dominate real mappings (constants,
 static `@path`s, "`@path` P if it exists, else `@path` Q") this module writes the lookups out as Python
 source, compiled once per mapping; every other field calls its compiled resolver, so the result is exactly
-what `compile_field_resolvers` gives, key for key (tests/test_mapping_kit_inline.py checks the two agree).
+what `compile_field_resolvers` gives, key for key (tests/test_one_pass_mapping.py checks the two agree).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..js import UNDEFINED
-from .directives import MappingError, compile_field_resolvers, is_directive
+from .directives import compile_field_resolvers, is_directive
 from .paths import array_index, member, split_path, strip_root
 
 FieldsResolver = Callable[[dict[str, Any]], tuple[Any, ...]]
@@ -24,8 +24,7 @@ class _Source:
     the source: keys and constants are bound by name, so no quoting can go wrong)."""
 
     def __init__(self) -> None:
-        self.names: dict[str, Any] = {"U": UNDEFINED, "member": member, "MappingError": MappingError}
-        self.lines: list[str] = []
+        self.names: dict[str, Any] = {"U": UNDEFINED, "member": member}
         self._count = 0
 
     def bind(self, value: Any) -> str:
