@@ -12,14 +12,15 @@ import copy
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Final
 
 import orjson
 
 from .js import UNDEFINED, dumps, orjson_exact, to_string
 from .mapping_kit import MappingError, compile_mapping
-from .mapping_kit.dates import MS_PER_DAY, dayjs_ms, iso_text
-from .mapping_kit.inline import FieldsResolver, compile_fields_tuple
+from .mapping_kit.dates import EPOCH, FAST_ISO_RE, MS_PER_DAY, ONE_MS, dayjs_ms, iso_text
+from .mapping_kit.inline import compile_with_fields
 from .mapping_kit.schema import Field, PayloadError, compile_fields
 
 # Events dated before this are "implausible" under the protective default: Segment itself launched in
@@ -322,82 +323,108 @@ _BUILDERS: Final = {TRACK_EVENT.name: _track_event_builder, ALIAS_USER.name: _al
 # ---------------------------------------------------------------------------------------------------------
 # The common case in one pass. Resolving the mapping into a payload object, cleaning it, validating it and
 # reading it back costs more than everything else per event; when every field already has the type Segment
-# expects (no coercion, no error, a plausible date) the result is known without any of that. The fast
-# builders check exactly that and hand anything else to the exact path, which then decides as Segment does.
+# expects (no coercion, no error, a canonical ISO timestamp the protective default accepts) the result is
+# known without any of that. For each mapping one function is generated (mapping_kit.inline): the fields are
+# read into locals, the checks below run on them, and the event is built in place; anything else goes to
+# `fallback`, the exact path, which then decides as Segment does. Two finishes: the event dict (the views),
+# or its JSON.stringify bytes with its key and creationDate (the hot path, for NDJSON and send).
 
-def _fast_creation(segment_compat: bool, now_ms: Callable[[], int]) -> Callable[[Any], int | None]:
-    """The creationDate of a timestamp that passes Segment's validation as it is and that the protective
-    default accepts; None for everything else (absent, coerced, unreadable, implausible: the exact path)."""
-    latest = now_ms() + FUTURE_SLACK_MS  # "now" only grows: later than this is checked again, exactly
+_CREATED: Final = """\
+    ts = $timestamp
+    if type(ts) is not str or iso_match(ts) is None:
+        return fallback(event)
+    try:
+        created = (fromiso(ts) - EPOCH) // ONE_MS
+    except ValueError:
+        return fallback(event)
+"""
+# The protective default's range (absent under --segment-compat); "now" only grows, so a date later than
+# `latest` is checked again, exactly, by the fallback.
+_PLAUSIBLE: Final = """\
+    if not earliest <= created <= latest:
+        return fallback(event)
+"""
+# Segment drops undefined, null and "" before validating; then each type must match as it is.
+_TRACK_EVENT_CHECKS: Final = """\
+    user_key = $user_key
+    name = $event_name
+    if type(user_key) is not str or not user_key or type(name) is not str or not name:
+        return fallback(event)
+    kind = $context_kind
+    if kind is U or kind is None or kind == "":
+        kind = "user"
+    elif type(kind) is not str:
+        return fallback(event)
+    extra = $additional_context_keys
+    if extra is U or extra is None or extra == "":
+        context_keys = {kind: user_key}
+    elif type(extra) is dict:
+        context_keys = {k: v if type(v) is str else to_string(v) for k, v in extra.items()}
+        context_keys[kind] = user_key
+    else:
+        return fallback(event)
+    data = $event_properties
+    if data is U or data is None or data == "":
+        data = {}
+    elif type(data) is not dict:
+        return fallback(event)
+    metric = $metric_value
+    if metric is U or metric is None or metric == "":
+        ld = {"kind": "custom", "key": name, "contextKeys": context_keys, "creationDate": created, "data": data}
+    elif type(metric) is int or type(metric) is float:
+        ld = {"kind": "custom", "key": name, "contextKeys": context_keys, "creationDate": created,
+              "metricValue": metric, "data": data}
+    else:
+        return fallback(event)
+"""
+# JSON.stringify writes a float unlike orjson when it is integral or in exponent range: such events, and
+# values orjson refuses (integers beyond 64 bits), are written by the fallback (event_bytes).
+_TRACK_EVENT_BYTES: Final = """\
+    if (type(metric) is float and not exact_floats(metric)) or (data and not exact_floats(data)):
+        return fallback(event)
+    try:
+        return dumps(ld), name, created
+    except TypeError:
+        return fallback(event)
+"""
+_ALIAS_USER_CHECKS: Final = """\
+    user_key = $user_key
+    previous_key = $previous_key
+    if type(user_key) is not str or not user_key or type(previous_key) is not str or not previous_key:
+        return fallback(event)
+    ld = {"kind": "alias", "key": user_key, "previousKey": previous_key, "contextKind": "user",
+          "previousContextKind": "anonymousUser", "creationDate": created}
+"""
+_ALIAS_USER_BYTES: Final = """\
+    try:
+        return dumps(ld), user_key, created
+    except TypeError:
+        return fallback(event)
+"""
+_RETURN_DICT: Final = "    return ld\n"
+_ONE_PASS: Final = {  # action: (checks and build, bytes finish)
+    TRACK_EVENT.name: (_TRACK_EVENT_CHECKS, _TRACK_EVENT_BYTES),
+    ALIAS_USER.name: (_ALIAS_USER_CHECKS, _ALIAS_USER_BYTES),
+}
 
-    def created_ms(ts: Any) -> int | None:
-        t = type(ts)
-        if t is str:
-            if ":" not in ts:  # a number string is date-like by another rule: the exact path knows it
-                return None
-        elif t is not int and t is not float:
-            return None
-        ms = dayjs_ms(ts)  # a string with ":" is date-like exactly when dayjs can read it
-        if ms is None or not (segment_compat or EARLIEST_PLAUSIBLE_MS <= ms <= latest):
-            return None
-        return ms
-
-    return created_ms
+Emitted = tuple[bytes, Any, int]
+"""What the hot path needs of a LaunchDarkly event: its JSON.stringify bytes, its key, its creationDate."""
 
 
-def _track_event_fast(resolve_fields: FieldsResolver, created_ms: Callable[[Any], int | None],
-                      exact: Callable[[Any], dict[str, Any]]) -> Callable[[Any], dict[str, Any]]:
-    def track_event(event: Any) -> dict[str, Any]:
-        if type(event) is not dict:
-            return exact(event)
-        try:
-            kind, user_key, extra, name, metric, data, ts = resolve_fields(event)
-        except MappingError:
-            return exact(event)
-        created = created_ms(ts)
-        # Segment drops undefined, null and "" before validating; then each type must match as it is.
-        if type(user_key) is not str or not user_key or type(name) is not str or not name or created is None:
-            return exact(event)
-        if kind is UNDEFINED or kind is None or kind == "":
-            kind = "user"
-        elif type(kind) is not str:
-            return exact(event)
-        if extra is UNDEFINED or extra is None or extra == "":
-            extra = None
-        elif type(extra) is not dict:
-            return exact(event)
-        if metric is None or metric == "":
-            metric = UNDEFINED
-        elif metric is not UNDEFINED and type(metric) is not int and type(metric) is not float:
-            return exact(event)
-        if data is UNDEFINED or data is None or data == "":
-            data = None
-        elif type(data) is not dict:
-            return exact(event)
-        return _track_event(kind, user_key, extra, name, metric, data, created)
-
-    return track_event
-
-
-def _alias_user_fast(resolve_fields: FieldsResolver, created_ms: Callable[[Any], int | None],
-                     exact: Callable[[Any], dict[str, Any]]) -> Callable[[Any], dict[str, Any]]:
-    def alias_user(event: Any) -> dict[str, Any]:
-        if type(event) is not dict:
-            return exact(event)
-        try:
-            user_key, previous_key, ts = resolve_fields(event)
-        except MappingError:
-            return exact(event)
-        created = created_ms(ts)
-        if type(user_key) is not str or not user_key or type(previous_key) is not str or not previous_key \
-                or created is None:
-            return exact(event)
-        return _alias(user_key, previous_key, created)
-
-    return alias_user
-
-
-_FAST_BUILDERS: Final = {TRACK_EVENT.name: _track_event_fast, ALIAS_USER.name: _alias_user_fast}
+def _one_pass(action: str, mapping: dict[str, Any], segment_compat: bool, now_ms: Callable[[], int],
+              fallback: Callable[[Any], Any], as_bytes: bool) -> Callable[[Any], Any] | None:
+    """The generated one-pass function of a mapping (event must be an object), or None when the mapping has
+    no plain fields to generate from."""
+    checks, bytes_finish = _ONE_PASS[action]
+    tail = _CREATED + ("" if segment_compat else _PLAUSIBLE) + checks + (bytes_finish if as_bytes else _RETURN_DICT)
+    names = {
+        "fallback": fallback, "iso_match": FAST_ISO_RE.match, "fromiso": datetime.fromisoformat, "EPOCH": EPOCH,
+        "ONE_MS": ONE_MS, "earliest": EARLIEST_PLAUSIBLE_MS, "latest": now_ms() + FUTURE_SLACK_MS,
+        "to_string": to_string, "dumps": orjson.dumps, "exact_floats": orjson_exact,
+    }
+    keys = [f.key for f in ACTIONS[action].fields]
+    return compile_with_fields(mapping, keys, f"{action}_{'bytes' if as_bytes else 'event'}", tail, names,
+                               on_error="return fallback(event)")
 
 
 def event_bytes(event: dict[str, Any]) -> bytes:
@@ -415,6 +442,25 @@ def event_bytes(event: dict[str, Any]) -> bytes:
     return dumps(event)
 
 
+def _exact_path(action: str, mapping: dict[str, Any], segment_compat: bool,
+                now_ms: Callable[[], int]) -> Callable[[Any], dict[str, Any]]:
+    """Resolve, validate, build: Segment's own steps, for every event."""
+    resolve = compile_mapping(mapping)
+    validate = compile_fields(ACTIONS[action].fields)
+    build = _BUILDERS[action](_creation_date(segment_compat, now_ms))
+
+    def exact(event: Any) -> dict[str, Any]:
+        try:
+            payload = validate(resolve(event))
+        except PayloadError as exc:
+            raise MapError(exc.message) from None
+        except MappingError as exc:
+            raise MapError(getattr(exc, "message", str(exc))) from None
+        return build(payload)
+
+    return exact
+
+
 def compile_action(
     action: str,
     mapping: dict[str, Any],
@@ -429,20 +475,32 @@ def compile_action(
 
     `one_pass=False` gives the exact path alone (resolve, validate, build): the reference that the one-pass
     path is tested against."""
-    resolve = compile_mapping(mapping)
-    validate = compile_fields(ACTIONS[action].fields)
-    build = _BUILDERS[action](_creation_date(segment_compat, now_ms))
-
-    def exact(event: Any) -> dict[str, Any]:
-        try:
-            payload = validate(resolve(event))
-        except PayloadError as exc:
-            raise MapError(exc.message) from None
-        except MappingError as exc:
-            raise MapError(getattr(exc, "message", str(exc))) from None
-        return build(payload)
-
-    resolve_fields = compile_fields_tuple(mapping, [f.key for f in ACTIONS[action].fields]) if one_pass else None
-    if resolve_fields is None:
+    exact = _exact_path(action, mapping, segment_compat, now_ms)
+    fast = _one_pass(action, mapping, segment_compat, now_ms, exact, as_bytes=False) if one_pass else None
+    if fast is None:
         return exact
-    return _FAST_BUILDERS[action](resolve_fields, _fast_creation(segment_compat, now_ms), exact)
+
+    def build(event: Any) -> dict[str, Any]:
+        return fast(event) if type(event) is dict else exact(event)
+
+    return build
+
+
+def compile_emitter(
+    action: str,
+    mapping: dict[str, Any],
+    *,
+    segment_compat: bool = False,
+    now_ms: Callable[[], int] = _current_ms,
+    one_pass: bool = True,
+) -> Callable[[dict[str, Any]], Emitted]:
+    """Compile one subscription for the hot path: `event (an object) -> (event_bytes(ld), ld["key"],
+    ld["creationDate"])` for the event compile_action builds, raising the same MapError."""
+    exact = _exact_path(action, mapping, segment_compat, now_ms)
+
+    def slow(event: Any) -> Emitted:
+        ld = exact(event)
+        return event_bytes(ld), ld["key"], ld["creationDate"]
+
+    fast = _one_pass(action, mapping, segment_compat, now_ms, slow, as_bytes=True) if one_pass else None
+    return slow if fast is None else fast

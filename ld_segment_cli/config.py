@@ -36,6 +36,7 @@ class Mapping:
     trigger: fql.Trigger
     mapping: dict[str, Any]  # the effective mapping: action defaults merged with the file's fields
     build: Callable[[Any], dict[str, Any]]  # event -> LaunchDarkly event; raises actions.MapError
+    emit: Callable[[dict[str, Any]], actions.Emitted]  # the same, as (bytes, key, creationDate): the hot path
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,9 +193,15 @@ def _check_mappings(check: _Checker, raw: Any, segment_compat: bool) -> list[Map
         if trigger is None or fields is None or action is None or enabled is False:
             continue
         effective = actions.effective_mapping(action, fields)
-        build = actions.compile_action(action, effective, segment_compat=segment_compat)
-        compiled.append(Mapping(len(compiled), name, action, trigger, effective, build))
+        compiled.append(_compile_mapping(len(compiled), name, action, trigger, effective, segment_compat))
     return compiled
+
+
+def _compile_mapping(index: int, name: str, action: str, trigger: fql.Trigger, effective: dict[str, Any],
+                     segment_compat: bool) -> Mapping:
+    return Mapping(index, name, action, trigger, effective,
+                   actions.compile_action(action, effective, segment_compat=segment_compat),
+                   actions.compile_emitter(action, effective, segment_compat=segment_compat))
 
 
 def _check_tests(check: _Checker, raw: Any) -> list[TestCase]:
@@ -279,8 +286,8 @@ def presets(*, segment_compat: bool = False) -> Destination:
     mappings = []
     for i, preset in enumerate(actions.PRESETS):
         effective = actions.default_mapping(preset.action)
-        mappings.append(Mapping(i, preset.name, preset.action, fql.compile_trigger(preset.trigger), effective,
-                                actions.compile_action(preset.action, effective, segment_compat=segment_compat)))
+        mappings.append(_compile_mapping(i, preset.name, preset.action, fql.compile_trigger(preset.trigger),
+                                         effective, segment_compat))
     digest = hashlib.sha256(repr([(p.name, p.trigger, p.action) for p in actions.PRESETS]).encode()).hexdigest()
     return Destination(PRESETS_NAME, tuple(mappings), {}, (), (), digest)
 

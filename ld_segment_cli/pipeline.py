@@ -11,7 +11,7 @@ from typing import IO, Any, Final
 import orjson
 
 from . import fql, js
-from .actions import MapError, event_bytes
+from .actions import MapError
 from .config import Destination, Mapping
 from .dedupe import SeenIds, id_hash
 from .diff import MAX_TRACKED_KEYS, count_key, count_keys
@@ -183,13 +183,12 @@ class Engine:
         number = block.start - 1
         loads = orjson.loads
         decode_error = orjson.JSONDecodeError
-        dumps = event_bytes
         screen = self.screen
         plain = self.seen is None and not self._window and self._where is None
         dedupe_only = self.seen is not None and not self._window and self._where is None
         seen_add = self.seen.add if self.seen is not None else None
-        fired = tuple((i, predicate, build, *(m.trigger.equals or (None, None)))
-                      for i, (m, predicate, build, _) in enumerate(self._fired))
+        fired = tuple((i, predicate, m.emit, *(m.trigger.equals or (None, None)))
+                      for i, (m, predicate, _, _) in enumerate(self._fired))
         n = len(fired)
         matched = [0] * n
         built = [0] * n
@@ -233,7 +232,7 @@ class Engine:
                 lines += 1
                 made = 0
                 failed: Outcome | None = None
-                for i, predicate, build, field_key, texts in fired:
+                for i, predicate, emit, field_key, texts in fired:
                     if field_key is not None:  # the trigger's one-field test, without a call
                         value = event.get(field_key)
                         if type(value) is not str or value not in texts:
@@ -242,7 +241,7 @@ class Engine:
                         continue
                     matched[i] += 1
                     try:
-                        ld = build(event)
+                        line, key, created = emit(event)
                     except MapError as exc:
                         if failed is None:
                             failed = Outcome(source, number, raw, event)
@@ -250,15 +249,13 @@ class Engine:
                         continue
                     built[i] += 1
                     made += 1
-                    out.append(dumps(ld))
+                    out.append(line)
                     if origins is not None:
                         origins.append(number)
-                    key = ld["key"]  # count_key(keys, key), inlined: this runs for every outgoing event
-                    if type(key) is not str:
+                    if type(key) is not str:  # count_key(keys, key), inlined: this runs for every outgoing event
                         key = js.to_string(key)
                     if key in keys or len(keys) < MAX_TRACKED_KEYS:
                         keys[key] += 1
-                    created = ld["creationDate"]
                     if lo is None or created < lo:
                         lo = created
                     if hi is None or created > hi:

@@ -33,12 +33,13 @@ _DAYJS_RE: Final = re.compile(
 # The ES5 date-time shapes almost every export uses. On these, datetime.fromisoformat agrees with V8 whenever
 # it accepts the text (it refuses what V8 rolls over or rejects: day 31 of a short month, hour 24, year 0...;
 # offsets it would take but V8 refuses, such as +02:60, are kept out by the pattern),
-# and everything it refuses goes to the full port.
-_FAST_ISO_RE: Final = re.compile(
+# and everything it refuses goes to the full port. Public, with EPOCH and ONE_MS, for generated code that reads
+# these shapes in place: `(datetime.fromisoformat(text) - EPOCH) // ONE_MS` unless it raises ValueError.
+FAST_ISO_RE: Final = re.compile(
     r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{3})?)?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)\Z", re.ASCII
 )
-_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
-_ONE_MS: Final = timedelta(milliseconds=1)
+EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+ONE_MS: Final = timedelta(milliseconds=1)
 _JS_DECIMAL_RE: Final = re.compile(r"[+-]?(?:Infinity|(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)\Z")
 _JS_NONDECIMAL_RE: Final = re.compile(r"0(?:[xX]([0-9a-fA-F]+)|[oO]([0-7]+)|[bB]([01]+))\Z")
 
@@ -117,7 +118,7 @@ def dayjs_ms(value: Any) -> int | None:
     """
     t = type(value)
     if t is str:
-        if _FAST_ISO_RE.match(value) is not None:  # what exports hold; dayjs hands these to Date.parse
+        if FAST_ISO_RE.match(value) is not None:  # what exports hold; dayjs hands these to Date.parse
             return _iso_ms(value)
         last = _last_string[0]  # the format check and creationDate read the same timestamp in a row
         if last[0] == value:
@@ -539,15 +540,15 @@ def _parse_legacy(sc: _Scanner, p: _Parts, token: _Token) -> bool:
 
 def js_date_parse(text: str) -> int | None:
     """Date.parse(text) as V8 (Node 20) computes it, local time being UTC; None for NaN."""
-    if _FAST_ISO_RE.match(text) is not None:
+    if FAST_ISO_RE.match(text) is not None:
         return _iso_ms(text)
     return v8_date_parse(text)
 
 
 def _iso_ms(text: str) -> int | None:
-    """Date.parse of a string _FAST_ISO_RE matched: datetime reads it, unless a part is out of range."""
+    """Date.parse of a string FAST_ISO_RE matched: datetime reads it, unless a part is out of range."""
     try:
-        return (datetime.fromisoformat(text) - _EPOCH) // _ONE_MS
+        return (datetime.fromisoformat(text) - EPOCH) // ONE_MS
     except ValueError:
         return v8_date_parse(text)  # out-of-range parts: V8 decides
 

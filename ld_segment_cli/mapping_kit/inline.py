@@ -10,10 +10,11 @@ what `compile_field_resolvers` gives, key for key (tests/test_one_pass_mapping.p
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from string import Template
 from typing import Any
 
 from ..js import UNDEFINED
-from .directives import compile_field_resolvers, is_directive
+from .directives import MappingError, compile_field_resolvers, is_directive
 from .paths import array_index, member, split_path, strip_root
 
 FieldsResolver = Callable[[dict[str, Any]], tuple[Any, ...]]
@@ -82,10 +83,14 @@ def _inline(src: _Source, value: Any) -> str | None:
     return None
 
 
-def compile_fields_tuple(mapping: Any, keys: Sequence[str]) -> FieldsResolver | None:
-    """`resolve(event) -> tuple`: the value of each of `keys` in the mapping (UNDEFINED when the mapping has
-    no such key or it resolves to undefined), every top-level key evaluated in Segment's order so that the
-    same MappingError is raised. The event must be an object. None when compile_field_resolvers is None."""
+def compile_with_fields(mapping: Any, keys: Sequence[str], name: str, tail: str, names: dict[str, Any],
+                        on_error: str | None = None) -> Callable[[Any], Any] | None:
+    """Compile `def <name>(event)` from generated source: first every top-level key of the mapping is resolved
+    into a local, in Segment's order (so the same MappingError is raised), then `tail` runs: Python source
+    indented by four spaces, in which `$key` stands for the local holding that key of `keys` (`U`, the
+    undefined marker, when the mapping has no such key). `names` are the tail's globals; `on_error`, when
+    given, is the statement run instead of letting a MappingError out. The event must be an object.
+    None when compile_field_resolvers is None (the mapping is not a plain object of fields)."""
     resolvers = compile_field_resolvers(mapping)
     if resolvers is None:
         return None
@@ -97,11 +102,26 @@ def compile_fields_tuple(mapping: Any, keys: Sequence[str]) -> FieldsResolver | 
         if expr is None:
             expr = f"{src.bind(resolver)}(event)"
         local[key] = f"_v{n}"
-        body.append(f"    _v{n} = {expr}")
-    result = "".join(f"{local.get(key, 'U')}, " for key in keys)
-    text = "def resolve_fields(event):\n" + "\n".join(body) + f"\n    return ({result})\n"
-    namespace = dict(src.names)
-    exec(compile(text, f"<mapping fields {', '.join(keys)}>", "exec"), namespace)
-    resolve: FieldsResolver = namespace["resolve_fields"]
-    resolve.source = text  # type: ignore[attr-defined]  # for tests and debugging
-    return resolve
+        body.append(f"_v{n} = {expr}")
+    if on_error is not None:
+        resolve = "    try:\n" + "".join(f"        {line}\n" for line in body)
+        resolve += f"    except MappingError:\n        {on_error}\n"
+    else:
+        resolve = "".join(f"    {line}\n" for line in body)
+    text = f"def {name}(event):\n{resolve}{Template(tail).substitute({key: local.get(key, 'U') for key in keys})}"
+    clash = set(names) & set(src.names)
+    if clash:
+        raise ValueError(f"names {sorted(clash)} are the generator's own")
+    namespace = {**src.names, "MappingError": MappingError, **names}
+    exec(compile(text, f"<mapping fields {', '.join(keys)}: {name}>", "exec"), namespace)
+    function: Callable[[Any], Any] = namespace[name]
+    function.source = text  # type: ignore[attr-defined]  # for tests and debugging
+    return function
+
+
+def compile_fields_tuple(mapping: Any, keys: Sequence[str]) -> FieldsResolver | None:
+    """`resolve(event) -> tuple`: the value of each of `keys` in the mapping (UNDEFINED when the mapping has
+    no such key or it resolves to undefined), every top-level key evaluated in Segment's order so that the
+    same MappingError is raised. The event must be an object. None when compile_field_resolvers is None."""
+    result = "".join(f"${key}, " for key in keys)
+    return compile_with_fields(mapping, keys, "resolve_fields", f"    return ({result})\n", {})
