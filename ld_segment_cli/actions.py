@@ -378,14 +378,14 @@ _TRACK_EVENT_CHECKS: Final = """\
         return fallback(event)
 """
 # JSON.stringify writes a float unlike orjson when it is integral or in exponent range: such events, and
-# values orjson refuses (integers beyond 64 bits), are written by the fallback (event_bytes).
+# values orjson refuses (integers beyond 64 bits), are written by js.dumps (what event_bytes does too).
 _TRACK_EVENT_BYTES: Final = """\
     if (type(metric) is float and not exact_floats(metric)) or (data and not exact_floats(data)):
-        return fallback(event)
+        return js_dumps(ld), name, created
     try:
         return dumps(ld), name, created
     except TypeError:
-        return fallback(event)
+        return js_dumps(ld), name, created
 """
 _ALIAS_USER_CHECKS: Final = """\
     user_key = $user_key
@@ -420,7 +420,7 @@ def _one_pass(action: str, mapping: dict[str, Any], segment_compat: bool, now_ms
     names = {
         "fallback": fallback, "iso_match": FAST_ISO_RE.match, "fromiso": datetime.fromisoformat, "EPOCH": EPOCH,
         "ONE_MS": ONE_MS, "earliest": EARLIEST_PLAUSIBLE_MS, "latest": now_ms() + FUTURE_SLACK_MS,
-        "to_string": to_string, "dumps": orjson.dumps, "exact_floats": orjson_exact,
+        "to_string": to_string, "dumps": orjson.dumps, "js_dumps": dumps, "exact_floats": orjson_exact,
     }
     keys = [f.key for f in ACTIONS[action].fields]
     return compile_with_fields(mapping, keys, f"{action}_{'bytes' if as_bytes else 'event'}", tail, names,
