@@ -407,8 +407,8 @@ _ONE_PASS: Final = {  # action: (checks and build, bytes finish)
     ALIAS_USER.name: (_ALIAS_USER_CHECKS, _ALIAS_USER_BYTES),
 }
 
-Emitted = tuple[bytes, Any, int]
-"""What the hot path needs of a LaunchDarkly event: its JSON.stringify bytes, its key, its creationDate."""
+Emitted = tuple[bytes, str, int]
+"""What the hot path needs of a LaunchDarkly event: its JSON.stringify bytes, String(its key), its creationDate."""
 
 
 def _one_pass(action: str, mapping: dict[str, Any], segment_compat: bool, now_ms: Callable[[], int],
@@ -494,13 +494,14 @@ def compile_emitter(
     now_ms: Callable[[], int] = _current_ms,
     one_pass: bool = True,
 ) -> Callable[[dict[str, Any]], Emitted]:
-    """Compile one subscription for the hot path: `event (an object) -> (event_bytes(ld), ld["key"],
+    """Compile one subscription for the hot path: `event (an object) -> (event_bytes(ld), String(ld["key"]),
     ld["creationDate"])` for the event compile_action builds, raising the same MapError."""
     exact = _exact_path(action, mapping, segment_compat, now_ms)
 
     def slow(event: Any) -> Emitted:
         ld = exact(event)
-        return event_bytes(ld), ld["key"], ld["creationDate"]
+        key = ld["key"]
+        return event_bytes(ld), key if type(key) is str else to_string(key), ld["creationDate"]
 
     fast = _one_pass(action, mapping, segment_compat, now_ms, slow, as_bytes=True) if one_pass else None
     return slow if fast is None else fast

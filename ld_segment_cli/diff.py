@@ -4,6 +4,7 @@ test's expected events against the actual ones. Streams: per-line results plus b
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,16 @@ def count_keys(counter: Counter[str], counts: Counter[str]) -> None:
     else:
         for key, n in counts.items():
             count_key(counter, key, n)
+
+
+def count_each(counter: Counter[str], keys: Sequence[str]) -> None:
+    """Count event keys already written as String(key), in order: one C-level update while the bound cannot
+    be passed, else key by key."""
+    if len(counter) + len(keys) <= MAX_TRACKED_KEYS:
+        counter.update(keys)
+    else:
+        for key in keys:
+            count_key(counter, key)
 
 
 def count_key(counter: Counter[str], key: Any, n: int = 1) -> None:

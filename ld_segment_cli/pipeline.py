@@ -10,11 +10,11 @@ from typing import IO, Any, Final
 
 import orjson
 
-from . import fql, js
-from .actions import MapError
+from . import fql
+from .actions import Emitted, MapError
 from .config import Destination, Mapping
 from .dedupe import SeenIds, id_hash
-from .diff import MAX_TRACKED_KEYS, count_key, count_keys
+from .diff import count_each, count_key, count_keys
 from .mapping_kit.dates import dayjs_ms
 from .sources import Block, Line, ReadFailure
 
@@ -117,6 +117,17 @@ class Engine:
         self._window = since_ms is not None or until_ms is not None
         self.seen: SeenIds | None = SeenIds() if dedupe else None
         self._fired = tuple((m, m.trigger.predicate, m.build, m.name) for m in destination.mappings)
+        # The hot path's view of the mappings: (index, emit, one-field key, its texts, predicate), the trigger
+        # tested inline when it is one field's equality. When every trigger tests the same field (the presets:
+        # `type`), a table from that field's text to the mappings it fires replaces the tests.
+        self._hot = tuple((i, m.emit, *(m.trigger.equals or (None, None)), m.trigger.predicate)
+                          for i, m in enumerate(destination.mappings))
+        self._dispatch: tuple[str, dict[str, tuple[Any, ...]]] | None = None
+        fields = {m.trigger.equals[0] if m.trigger.equals else None for m in destination.mappings}
+        if len(fields) == 1 and None not in fields:
+            texts = {text for m in destination.mappings for text in m.trigger.equals[1]}  # type: ignore[index]
+            self._dispatch = (fields.pop(), {text: tuple((i, emit, None, None, None) for i, emit, _, of, _ in self._hot
+                                                         if text in of) for text in texts})
 
     def expect(self, events: int) -> None:
         """Size the (still empty) messageId table for about this many events, so that it need not grow on the
@@ -180,25 +191,21 @@ class Engine:
         `out` (and its line number to `origins` when given), counting into `summary`, and appending an
         Outcome to `rejected` for each line with a reject. Returns False if it stopped at a parse error."""
         source = block.source
-        number = block.start - 1
         loads = orjson.loads
         decode_error = orjson.JSONDecodeError
         screen = self.screen
         plain = self.seen is None and not self._window and self._where is None
         dedupe_only = self.seen is not None and not self._window and self._where is None
         seen_add = self.seen.add if self.seen is not None else None
-        fired = tuple((i, predicate, m.emit, *(m.trigger.equals or (None, None)))
-                      for i, (m, predicate, _, _) in enumerate(self._fired))
+        fired = self._hot
+        dispatch_key, dispatch = self._dispatch or (None, None)
         n = len(fired)
         matched = [0] * n
         built = [0] * n
-        keys = summary.events_by_key
-        lo = summary.first_creation
-        hi = summary.last_creation
+        made: list[Emitted] = []  # this block's events, counted and written out at its end
         lines = filtered = built_lines = 0
         try:
-            for raw in block.lines:
-                number += 1
+            for number, raw in enumerate(block.lines, block.start):
                 if not raw:
                     continue
                 try:
@@ -230,43 +237,41 @@ class Engine:
                         summary.add(outcome)
                         continue
                 lines += 1
-                made = 0
+                if dispatch is not None:
+                    value = event.get(dispatch_key)
+                    todo = dispatch.get(value, ()) if type(value) is str else ()
+                    if not todo:
+                        filtered += 1
+                        continue
+                else:
+                    todo = fired
+                before = len(made)
                 failed: Outcome | None = None
-                for i, predicate, emit, field_key, texts in fired:
+                for i, emit, field_key, texts, predicate in todo:
                     if field_key is not None:  # the trigger's one-field test, without a call
                         value = event.get(field_key)
                         if type(value) is not str or value not in texts:
                             continue
-                    elif not predicate(event):
+                    elif predicate is not None and not predicate(event):
                         continue
                     matched[i] += 1
                     try:
-                        line, key, created = emit(event)
+                        made.append(emit(event))
                     except MapError as exc:
                         if failed is None:
                             failed = Outcome(source, number, raw, event)
                         failed.rejects.append(Reject(MAP, self._fired[i][3], exc.message))
                         continue
                     built[i] += 1
-                    made += 1
-                    out.append(line)
                     if origins is not None:
                         origins.append(number)
-                    if type(key) is not str:  # count_key(keys, key), inlined: this runs for every outgoing event
-                        key = js.to_string(key)
-                    if key in keys or len(keys) < MAX_TRACKED_KEYS:
-                        keys[key] += 1
-                    if lo is None or created < lo:
-                        lo = created
-                    if hi is None or created > hi:
-                        hi = created
                 if failed is not None:
                     rejected.append(failed)
                     summary.count_rejects(failed, matched_counted=True)
-                    if not made:
+                    if len(made) == before:
                         summary.rejected_lines += 1
                         continue
-                if made:
+                if len(made) > before:
                     built_lines += 1
                 else:
                     filtered += 1
@@ -274,8 +279,15 @@ class Engine:
             summary.lines += lines
             summary.built_lines += built_lines
             summary.filtered += filtered
-            summary.first_creation = lo
-            summary.last_creation = hi
+            if made:
+                texts, keys, created = zip(*made, strict=True)
+                out.extend(texts)
+                count_each(summary.events_by_key, keys)
+                first, last = min(created), max(created)
+                if summary.first_creation is None or first < summary.first_creation:
+                    summary.first_creation = first
+                if summary.last_creation is None or last > summary.last_creation:
+                    summary.last_creation = last
             for (mapping, _, _, name), m, b in zip(self._fired, matched, built, strict=True):
                 if m:
                     stats = summary.stats(name)

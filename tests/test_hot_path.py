@@ -43,7 +43,7 @@ line = st.one_of(
     st.sampled_from([b"", b"   ", b"{not json", b"[1,2]", b"null", b'"text"', b"\xff\xfe", b"NaN"]),
 )
 
-MAPPINGS = """
+MAPPINGS = {"three mappings": """
 mappings:
   - name: Orders
     action: trackEvent
@@ -54,7 +54,23 @@ mappings:
   - name: Aliases
     action: aliasUser
     trigger: type = "identify" or type = "alias"
-"""
+""",
+    # every trigger tests `type` alone: the hot path looks the mappings up by it (two fire on "track")
+    "one field, shared": """
+mappings:
+  - name: Tracks
+    action: trackEvent
+    trigger: type = "track"
+  - name: Tracks and pages
+    action: trackEvent
+    trigger: type = "page" or type = "track"
+    fields:
+      event_name: {"@path": "$.type"}
+  - name: Aliases
+    action: aliasUser
+    trigger: type = "alias"
+""",
+}
 
 CONFIGS = {
     "presets, dedupe": dict(where=None, since=None, until=None, dedupe=True),
@@ -86,13 +102,13 @@ def _hot(engine: Engine, lines: list[bytes]) -> tuple[list[bytes], list[Any], di
     return out, rejects, summary.to_dict()
 
 
-@pytest.mark.parametrize("presets", [True, False], ids=["presets", "three mappings"])
+@pytest.mark.parametrize("mappings", [None, *MAPPINGS], ids=["presets", *MAPPINGS])
 @pytest.mark.parametrize("config", list(CONFIGS), ids=list(CONFIGS))
-def test_hot_path_agrees_with_the_per_line_path(tmp_path, presets: bool, config: str) -> None:
+def test_hot_path_agrees_with_the_per_line_path(tmp_path, mappings: str | None, config: str) -> None:
     path = None
-    if not presets:
+    if mappings is not None:
         path = tmp_path / "m.yaml"
-        path.write_text(MAPPINGS)
+        path.write_text(MAPPINGS[mappings])
     destination = load_destination(str(path) if path else None)
 
     @settings(max_examples=150, deadline=None)
@@ -102,3 +118,19 @@ def test_hot_path_agrees_with_the_per_line_path(tmp_path, presets: bool, config:
         assert hot == _per_line(build_engine(destination, **CONFIGS[config]), lines)
 
     check()
+
+
+@pytest.mark.parametrize(("mappings", "looked_up"), [(None, True), ("one field, shared", True),
+                                                      ("three mappings", False)])
+def test_mappings_whose_triggers_test_one_shared_field_are_looked_up_by_it(tmp_path, mappings: str | None,
+                                                                           looked_up: bool) -> None:
+    path = None
+    if mappings is not None:
+        path = tmp_path / "m.yaml"
+        path.write_text(MAPPINGS[mappings])
+    engine = Engine(load_destination(str(path) if path else None))
+    assert (engine._dispatch is not None) is looked_up
+    if mappings == "one field, shared":
+        assert engine._dispatch is not None
+        field, table = engine._dispatch
+        assert field == "type" and [entry[0] for entry in table["track"]] == [0, 1]
