@@ -224,9 +224,7 @@ class Block:
         if self._lines is None:
             text = self._text if self._text is not None else _read_span(self._span) if self._span else b""
             lines = text.split(b"\n")
-            if b"\r" in text:
-                lines = [ln[:-1] if ln.endswith(b"\r") else ln for ln in lines]
-            self._lines, self._text = lines, None
+            self._lines, self._text = _without_cr(lines) if b"\r" in text else lines, None
         return self._lines
 
     def __reduce__(self) -> tuple[type[Block], tuple[Any, ...]]:
@@ -236,6 +234,11 @@ class Block:
 
     def __repr__(self) -> str:
         return f"Block({self.source!r}, {self.start})"
+
+
+def _without_cr(lines: list[bytes]) -> list[bytes]:
+    """Lines without the CR of a CRLF ending."""
+    return [ln[:-1] if ln.endswith(b"\r") else ln for ln in lines]
 
 
 def _read_span(span: tuple[str, int, int]) -> bytes:
@@ -268,8 +271,9 @@ def read_blocks(source: Source, progress: _ProgressCounter | None = None,
     end and reported as a ReadFailure in its place. Decompression or I/O errors end the source with one
     ReadFailure naming the line where reading stopped; everything before it is delivered.
 
-    keep_text=False: a block of a regular plain file keeps only its span (read again where it is split: by
-    a --workers process), so the reader copies nothing."""
+    keep_text=True (one process): each chunk is split into lines as it is read, with no copy of its text.
+    keep_text=False (--workers): a block is split where it is mapped, in a worker; a block of a regular plain
+    file keeps only its span (the worker reads it again), so the reader copies nothing."""
     name = source.name
     try:
         raw = _open_binary(source)
@@ -316,17 +320,27 @@ def read_blocks(source: Source, progress: _ProgressCounter | None = None,
                 lines = chunk.split(b"\n")
                 pending = lines.pop()
                 if b"\r" in chunk:
-                    lines = [ln[:-1] if ln.endswith(b"\r") else ln for ln in lines]
+                    lines = _without_cr(lines)
                 yield from _split_long(name, number + 1, lines, max_line_bytes)
                 number += len(lines)
-            else:  # the block: the pending start of a line, then this chunk up to its last newline
+            elif keep_text:  # the block: the pending start of a line, then this chunk's lines (split here)
+                lines = chunk.split(b"\n")
+                if len(lines) == 1:
+                    pending += chunk
+                else:
+                    if pending:
+                        lines[0] = pending + lines[0]
+                    pending = lines.pop()
+                    yield Block(name, number + 1, _without_cr(lines) if b"\r" in chunk or lines[0][-1:] == b"\r"
+                                else lines)
+                    number += len(lines)
+            else:  # the same block as its text or span, split where it is mapped (a --workers process)
                 cut = chunk.rfind(b"\n")
                 if cut < 0:
                     pending += chunk
                 else:
                     span = (where, chunk_at - len(pending), len(pending) + cut) if where else None
-                    text = pending + chunk[:cut] if keep_text or span is None else None
-                    yield Block(name, number + 1, text=text, span=span)
+                    yield Block(name, number + 1, text=None if span else pending + chunk[:cut], span=span)
                     number += chunk.count(b"\n", 0, cut) + 1  # `pending` holds no newline
                     pending = chunk[cut + 1:]
             if len(pending) > max_line_bytes:

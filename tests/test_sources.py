@@ -91,13 +91,17 @@ def test_a_block_sent_to_a_worker_travels_as_a_file_span_and_reads_the_same_line
     rows[1500] = b"y" * 700_000  # over-long for the limit below: skipped to its end by the reader
     path = tmp_path / "in.ndjson"
     path.write_bytes(BOM + b"\r\n".join(rows) + b"\r\n")
-    blocks = [b for b in read_blocks(Source(str(path), path), max_line_bytes=600_000) if isinstance(b, Block)]
+    source = Source(str(path), path)
+    blocks = [b for b in read_blocks(source, max_line_bytes=600_000, keep_text=False) if isinstance(b, Block)]
     assert len(blocks) > 3
     travelled = [pickle.dumps(b) for b in blocks]
     assert sum(len(t) < 1000 for t in travelled) >= len(blocks) - 2  # spans, not text
-    lines = [ln for b in blocks for ln in b.lines]
-    assert [ln for t in travelled for ln in pickle.loads(t).lines] == lines
+    lines = [ln for t in travelled for ln in pickle.loads(t).lines]
     assert lines == [r for r in rows if r != rows[1500]]
+    # split by the reader (one process): the same lines, numbered the same
+    split_here = [b for b in read_blocks(source, max_line_bytes=600_000) if isinstance(b, Block)]
+    assert [ln for b in split_here for ln in b.lines] == lines
+    assert [(b.start, len(b.lines)) for b in split_here] == [(b.start, len(b.lines)) for b in blocks]
     spans_only = read_blocks(Source(str(path), path), max_line_bytes=600_000, keep_text=False)
     assert [ln for b in spans_only if isinstance(b, Block) for ln in b.lines] == lines  # the reader copied nothing
 
@@ -112,3 +116,44 @@ def test_a_pipe_gives_blocks_without_spans(tmp_path):
         source = Source("pipe", Path(f"/dev/fd/{pipe.fileno()}"))
         (block,) = list(read_blocks(source))
     assert pickle.loads(pickle.dumps(block)).lines == [b'{"a":1}', b'{"a":2}']
+
+
+@pytest.mark.parametrize("chunk", [7, 64, 1 << 18])
+def test_blocks_split_by_the_reader_and_by_a_worker_hold_the_same_lines(tmp_path, monkeypatch, chunk: int):
+    """The reader splits chunks itself in one process and leaves the text (or span) to a worker otherwise:
+    for any content both give the lines of a plain split — BOM dropped, CR of CRLF dropped, numbered from 1 —
+    whatever the chunk boundaries, and the same read failures for over-long lines."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    monkeypatch.setattr("ld_segment_cli.sources.READ_BUFFER", chunk)
+    path = tmp_path / "in.ndjson"
+    pieces = st.sampled_from([b"{}", b'{"a":1}', b"\r", b"\n", b"\r\n", b"", b"x" * 40, b"\xef\xbb\xbf"])
+
+    def flat(blocks: list[Block | ReadFailure]) -> list[tuple[int, bytes | str]]:
+        out: list[tuple[int, bytes | str]] = []
+        for b in blocks:
+            if isinstance(b, ReadFailure):
+                out.append((b.number, b.reason))
+            else:
+                out += list(enumerate(b.lines, b.start))
+        return out
+
+    @settings(max_examples=150, deadline=None)
+    @given(st.booleans(), st.lists(pieces, max_size=40))
+    def check(bom: bool, parts: list[bytes]) -> None:
+        content = (BOM if bom else b"") + b"".join(parts)
+        path.write_bytes(content)
+        source = Source(str(path), path)
+        here = flat(list(read_blocks(source, max_line_bytes=30)))
+        there = flat([pickle.loads(pickle.dumps(b)) for b in read_blocks(source, max_line_bytes=30, keep_text=False)])
+        assert here == there
+        if all(len(line) <= 30 for line in content.removeprefix(BOM).split(b"\n")):
+            expected = content.removeprefix(BOM).split(b"\n")
+            if expected[-1] == b"":
+                expected.pop()
+            expected = [ln.removesuffix(b"\r") for ln in expected]
+            assert [ln for _, ln in here] == expected
+            assert [n for n, _ in here] == list(range(1, len(expected) + 1))
+
+    check()
