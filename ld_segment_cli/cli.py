@@ -7,17 +7,16 @@ import sys
 from collections.abc import Iterable, Iterator
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.text import Text
 
-from . import __version__, js, render, send_cli
+from . import __version__, js, send_cli
 from .config import load_destination
 from .diff import DiffTotals, LineDiff, diff_line
 from .embedded_tests import run_tests
 from .errors import InputLineError, Problem, UserError
+from .lazy import lazy_module, stderr_is_terminal
 from .options import (
     CompatOpt,
     DedupeOpt,
@@ -48,6 +47,18 @@ from .sources import (
     iter_lines,
     total_size,
 )
+
+if TYPE_CHECKING:
+    from . import render
+else:  # rich loads only where something is drawn: the NDJSON hot path with plain stderr never needs it
+    render = lazy_module(f"{__package__}.render")
+
+
+def _console() -> render.Console:
+    from rich.console import Console
+
+    return Console(highlight=False)
+
 
 app = typer.Typer(
     add_completion=False,
@@ -121,10 +132,10 @@ def dry_run(
         return
     rejects_out = RejectsWriter(open_rejects_file(rejects))
     summary = Summary()
-    err = stderr_console()
+    on_terminal = stderr_is_terminal()
     counter = ProgressCounter()
-    bar = render.InputProgress(err, total_size(sources), counter) if err.is_terminal and fmt is not Format.rich \
-        else None
+    bar = render.InputProgress(stderr_console(), total_size(sources), counter) \
+        if on_terminal and fmt is not Format.rich else None
     try:
         with bar or contextlib.nullcontext():
             if fmt is Format.ndjson and limit is None:
@@ -135,10 +146,10 @@ def dry_run(
                                  counter, bar)
     finally:
         rejects_out.close()
-    if err.is_terminal or fmt is Format.rich:
-        render.print_summary(err, summary)
+    if on_terminal or fmt is Format.rich:
+        render.print_summary(stderr_console(), summary)
     else:
-        err.print(render.summary_line(summary), soft_wrap=True)
+        sys.stderr.write(summary.line() + "\n")
     if fail_on_reject and summary.rejected_lines:
         raise typer.Exit(1)
 
@@ -184,7 +195,7 @@ def _stream_outcomes(engine: Engine, sources: list[Source], summary: Summary, re
     out = sys.stdout.buffer
     ndjson = render.NdjsonWriter(out)
     collected: list[dict[str, Any]] = []
-    view = render.RichView(Console(highlight=False), show.value) if fmt is Format.rich else None
+    view = render.RichView(_console(), show.value) if fmt is Format.rich else None
     shown = 0
     try:
         for outcome in engine.run(iter_lines(sources, counter, max_line_bytes)):
@@ -219,7 +230,7 @@ def _dry_run_diff(before: Engine, after: Engine, sources: list[Source], fmt: For
     """Every event through both mapping files; show only the events whose outgoing events differ, then totals."""
     totals = DiffTotals()
     out = sys.stdout.buffer
-    console = Console(highlight=False) if fmt is Format.rich else None
+    console = _console() if fmt is Format.rich else None
     changed: list[dict[str, Any]] = []
     shown = 0
     for outcome in before.run(iter_lines(sources, None, max_line_bytes)):
@@ -263,7 +274,7 @@ def test(
     """Run the tests: cases embedded in the mappings file; exit 1 if any fails."""
     destination = load_destination(mappings, segment_compat=segment_compat)
     results = run_tests(destination)
-    console = Console(highlight=False)
+    console = _console()
     for result in results:
         where = f"{mappings}:{result.case.line}" if result.case.line else mappings
         if result.passed:
@@ -275,7 +286,7 @@ def test(
         console.print("      expected → actual:")
         for change in result.changes:
             for line in render.diff_lines(LineDiff("", 0, [], [], (change,)))[1:]:
-                console.print(Text("    ") + line, soft_wrap=True)
+                console.print(render.Text("    ") + line, soft_wrap=True)
     failed = sum(not r.passed for r in results)
     if not results:
         console.print(f"no tests in {mappings} (add a `tests:` list)")
@@ -319,7 +330,7 @@ def explain(
     parsed, error = parse_line(raw)
     if error is not None:
         raise UserError(f"{origin}: {error}")
-    render.print_explanation(Console(highlight=False), destination, parsed, Engine(destination))
+    render.print_explanation(_console(), destination, parsed, Engine(destination))
 
 
 @app.command("validate")

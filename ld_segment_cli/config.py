@@ -10,12 +10,14 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import actions, fql
 from .errors import ConfigError, Problem
 from .mapping_kit import validate_mapping
-from .yamlpos import Located, YamlSyntaxError, load
+
+if TYPE_CHECKING:
+    from .yamlpos import Located
 
 MAX_MAPPINGS = 50  # Segment's limit of subscriptions per destination instance
 TOP_KEYS = ("version", "settings", "mappings", "tests")
@@ -242,6 +244,8 @@ def check_file(path: str, *, segment_compat: bool = False) -> tuple[Destination 
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         return None, [Problem(path, None, None, f"mappings file is not UTF-8: {exc.reason} at byte {exc.start}")]
+    from .yamlpos import YamlSyntaxError, load  # PyYAML loads only when a mappings file is read
+
     try:
         located = load(text)
     except YamlSyntaxError as exc:

@@ -12,21 +12,27 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
-from . import fql, render
+from . import fql
 from .config import Destination
 from .errors import ConfigError, UserError
+from .lazy import lazy_module
 from .pipeline import Engine
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
+    from . import render
     from .checkpoint import Checkpoint
+else:
+    render = lazy_module(f"{__package__}.render")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def stderr_console() -> Console:
+    from rich.console import Console
+
     return Console(stderr=True, highlight=False)
 
 
@@ -146,6 +152,8 @@ def open_rejects_file(path: Path | None, resume: Checkpoint | None = None,
             stream.seek(resume.rejects_offset)
             return stream
         if resume is not None and resume.rejects_path and resume.rejects_path != where and err is not None:
+            from rich.markup import escape
+
             err.print(f"note: the rejects of the earlier run(s) are in {escape(resume.rejects_path)}")
         return open(path, "wb")
     except OSError as exc:

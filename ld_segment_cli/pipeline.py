@@ -430,6 +430,16 @@ class Summary:
             if value is not None:
                 self.widen_creation(value)
 
+    def line(self) -> str:
+        """The summary as one plain line (for stderr that is not a terminal)."""
+        text = (f"ld-segment: {self.lines} lines read: {self.built_lines} built {self.events} events, "
+                f"{self.filtered} matched no mapping, {self.rejected_lines} rejected")
+        for n, what in ((self.duplicates, "duplicates"), (self.outside_window, "outside --since/--until"),
+                        (self.excluded, "excluded by --where")):
+            if n:
+                text += f", {n} {what}"
+        return text
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "lines_read": self.lines,

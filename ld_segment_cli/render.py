@@ -130,17 +130,6 @@ def print_summary(console: Console, summary: Summary) -> None:
     console.print(summary_table(summary))
 
 
-def summary_line(summary: Summary) -> str:
-    """One plain line for non-terminal stderr."""
-    text = (f"ld-segment: {summary.lines} lines read: {summary.built_lines} built {summary.events} events, "
-            f"{summary.filtered} matched no mapping, {summary.rejected_lines} rejected")
-    for n, what in ((summary.duplicates, "duplicates"), (summary.outside_window, "outside --since/--until"),
-                    (summary.excluded, "excluded by --where")):
-        if n:
-            text += f", {n} {what}"
-    return text
-
-
 def print_problems(console: Console, problems: list[Problem]) -> None:
     for p in problems:
         style = "red" if p.severity == "error" else "yellow"

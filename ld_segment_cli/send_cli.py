@@ -7,24 +7,21 @@ Flags shared with dry-run come from options.py."""
 from __future__ import annotations
 
 import ctypes
-import importlib.util
 import signal
 import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from types import FrameType, ModuleType
+from types import FrameType
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
 from . import send_defaults as defaults
 from .checkpoint import Checkpoint, CheckpointFile, Identity, resume_point
 from .config import Destination, load_destination
+from .lazy import lazy_module
 from .options import (
     CompatOpt,
     DedupeOpt,
@@ -42,26 +39,20 @@ from .options import (
 )
 from .sources import DEFAULT_MAX_LINE_BYTES, ProgressCounter, expand_inputs, expected_events
 
-
-def _lazy_module(name: str) -> ModuleType:
-    """The module, loaded on first attribute access (importlib's LazyLoader): httpx and asyncio cost about
-    70 ms at start-up, which every other command would pay for nothing."""
-    found = sys.modules.get(name)
-    if found is not None:
-        return found
-    spec = importlib.util.find_spec(name)
-    assert spec is not None and spec.loader is not None
-    spec.loader = importlib.util.LazyLoader(spec.loader)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import TaskID
+
     from . import delivery as dl
-else:
-    dl = _lazy_module(f"{__package__}.delivery")
+else:  # httpx and asyncio cost about 70 ms at start-up, which every other command would pay for nothing
+    dl = lazy_module(f"{__package__}.delivery")
+
+
+def escape(text: str) -> str:
+    """rich's markup escape (rich loads when send first prints)."""
+    from rich.markup import escape as markup_escape
+
+    return markup_escape(text)
 
 ClientIdOpt = Annotated[
     str | None,
@@ -169,6 +160,8 @@ class _ProgressBar:
     """On a terminal only: bytes of input done (with ETA), lines read, events sent, rejected, events/s."""
 
     def __init__(self, console: Console) -> None:
+        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
         self.progress = Progress(
             TextColumn("[bold]send[/]"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
             TextColumn("{task.fields[counts]}"), console=console, transient=False)
