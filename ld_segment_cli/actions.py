@@ -20,7 +20,7 @@ import orjson
 from .js import UNDEFINED, dumps, orjson_exact, to_string
 from .mapping_kit import MappingError, compile_mapping
 from .mapping_kit.dates import EPOCH, FAST_ISO_RE, MS_PER_DAY, ONE_MS, dayjs_ms, iso_text
-from .mapping_kit.inline import compile_with_fields
+from .mapping_kit.inline import compile_with_fields, one_key_object
 from .mapping_kit.schema import Field, PayloadError, compile_fields
 
 # Events dated before this are "implausible" under the protective default: Segment itself launched in
@@ -344,39 +344,74 @@ _PLAUSIBLE: Final = """\
     if not earliest <= created <= latest:
         return fallback(event)
 """
-# Segment drops undefined, null and "" before validating; then each type must match as it is.
-_TRACK_EVENT_CHECKS: Final = """\
+# Segment drops undefined, null and "" before validating; then each type must match as it is. The common
+# type is tested first (a dict is never undefined, null or ""). Two shapes are decided here, once: a constant
+# context_kind, and additional_context_keys of one entry (the presets'), read as that entry's value.
+_TRACK_EVENT_USER: Final = """\
     user_key = $user_key
     name = $event_name
     if type(user_key) is not str or not user_key or type(name) is not str or not name:
         return fallback(event)
+"""
+_TRACK_EVENT_KIND: Final = """\
     kind = $context_kind
-    if kind is U or kind is None or kind == "":
-        kind = "user"
-    elif type(kind) is not str:
-        return fallback(event)
+    if type(kind) is not str or not kind:
+        if kind is U or kind is None or kind == "":
+            kind = "user"
+        else:
+            return fallback(event)
+"""
+_TRACK_EVENT_EXTRA: Final = """\
     extra = $additional_context_keys
-    if extra is U or extra is None or extra == "":
-        context_keys = {kind: user_key}
-    elif type(extra) is dict:
+    if type(extra) is dict:
         context_keys = {k: v if type(v) is str else to_string(v) for k, v in extra.items()}
         context_keys[kind] = user_key
-    else:
-        return fallback(event)
-    data = $event_properties
-    if data is U or data is None or data == "":
-        data = {}
-    elif type(data) is not dict:
-        return fallback(event)
-    metric = $metric_value
-    if metric is U or metric is None or metric == "":
-        ld = {"kind": "custom", "key": name, "contextKeys": context_keys, "creationDate": created, "data": data}
-    elif type(metric) is int or type(metric) is float:
-        ld = {"kind": "custom", "key": name, "contextKeys": context_keys, "creationDate": created,
-              "metricValue": metric, "data": data}
+    elif extra is U or extra is None or extra == "":
+        context_keys = {kind: user_key}
     else:
         return fallback(event)
 """
+_TRACK_EVENT_ONE_EXTRA: Final = """\
+    extra = $additional_context_keys
+    if extra is U:
+        context_keys = {kind: user_key}
+    else:
+        context_keys = {extra_key: extra if type(extra) is str else to_string(extra), kind: user_key}
+"""
+_TRACK_EVENT_BUILD: Final = """\
+    data = $event_properties
+    if type(data) is not dict:
+        if data is U or data is None or data == "":
+            data = {}
+        else:
+            return fallback(event)
+    metric = $metric_value
+    if type(metric) is float or type(metric) is int:
+        ld = {"kind": "custom", "key": name, "contextKeys": context_keys, "creationDate": created,
+              "metricValue": metric, "data": data}
+    elif metric is U or metric is None or metric == "":
+        ld = {"kind": "custom", "key": name, "contextKeys": context_keys, "creationDate": created, "data": data}
+    else:
+        return fallback(event)
+"""
+
+
+def _track_event_checks(mapping: dict[str, Any]) -> tuple[str, tuple[str, ...], dict[str, Any]]:
+    """trackEvent's checks and build for this mapping's shapes: (source, fields to unwrap, names it uses)."""
+    kind = mapping.get("context_kind", UNDEFINED)
+    if type(kind) is str and kind:
+        kind_source = "    kind = $context_kind\n"
+    elif kind is UNDEFINED or kind is None or kind == "":
+        kind_source = '    kind = "user"\n'
+    else:
+        kind_source = _TRACK_EVENT_KIND
+    extra_key = one_key_object(mapping.get("additional_context_keys"))
+    if extra_key is None:
+        return _TRACK_EVENT_USER + kind_source + _TRACK_EVENT_EXTRA + _TRACK_EVENT_BUILD, (), {}
+    return (_TRACK_EVENT_USER + kind_source + _TRACK_EVENT_ONE_EXTRA + _TRACK_EVENT_BUILD,
+            ("additional_context_keys",), {"extra_key": extra_key})
+
+
 # JSON.stringify writes a float unlike orjson when it is integral or in exponent range: such events, and
 # values orjson refuses (integers beyond 64 bits), are written by js.dumps (what event_bytes does too).
 _TRACK_EVENT_BYTES: Final = """\
@@ -402,9 +437,9 @@ _ALIAS_USER_BYTES: Final = """\
         return fallback(event)
 """
 _RETURN_DICT: Final = "    return ld\n"
-_ONE_PASS: Final = {  # action: (checks and build, bytes finish)
-    TRACK_EVENT.name: (_TRACK_EVENT_CHECKS, _TRACK_EVENT_BYTES),
-    ALIAS_USER.name: (_ALIAS_USER_CHECKS, _ALIAS_USER_BYTES),
+_ONE_PASS: Final = {  # action: (checks and build for a mapping, bytes finish)
+    TRACK_EVENT.name: (_track_event_checks, _TRACK_EVENT_BYTES),
+    ALIAS_USER.name: (lambda mapping: (_ALIAS_USER_CHECKS, (), {}), _ALIAS_USER_BYTES),
 }
 
 Emitted = tuple[bytes, str, int]
@@ -415,16 +450,20 @@ def _one_pass(action: str, mapping: dict[str, Any], segment_compat: bool, now_ms
               fallback: Callable[[Any], Any], as_bytes: bool) -> Callable[[Any], Any] | None:
     """The generated one-pass function of a mapping (event must be an object), or None when the mapping has
     no plain fields to generate from."""
-    checks, bytes_finish = _ONE_PASS[action]
+    checks_for, bytes_finish = _ONE_PASS[action]
+    if type(mapping) is not dict:
+        return None
+    checks, unwrap, shape_names = checks_for(mapping)
     tail = _CREATED + ("" if segment_compat else _PLAUSIBLE) + checks + (bytes_finish if as_bytes else _RETURN_DICT)
     names = {
         "fallback": fallback, "iso_match": FAST_ISO_RE.match, "fromiso": datetime.fromisoformat, "EPOCH": EPOCH,
         "ONE_MS": ONE_MS, "earliest": EARLIEST_PLAUSIBLE_MS, "latest": now_ms() + FUTURE_SLACK_MS,
         "to_string": to_string, "dumps": orjson.dumps, "js_dumps": dumps, "exact_floats": orjson_exact,
+        **shape_names,
     }
     keys = [f.key for f in ACTIONS[action].fields]
     return compile_with_fields(mapping, keys, f"{action}_{'bytes' if as_bytes else 'event'}", tail, names,
-                               on_error="return fallback(event)")
+                               on_error="return fallback(event)", unwrap=unwrap)
 
 
 def event_bytes(event: dict[str, Any]) -> bytes:

@@ -58,6 +58,29 @@ class SeenIds:
             self._grow(shard)
         return True
 
+    def add_id(self, message_id: str) -> bool:
+        """add(id_hash(message_id)), with the hash and the probe inlined: this runs for every event."""
+        key = hash(message_id) & _MASK64
+        if not 0 < key < _GONE:
+            key = 1
+        shard = key & 63
+        slots = self._shards[shard]
+        mask = self._masks[shard]
+        i = (key >> 6) & mask
+        while True:
+            current = slots[i]
+            if current == _EMPTY:
+                break
+            if current == key:
+                return False
+            i = (i + 1) & mask
+        slots[i] = key
+        self.count += 1
+        n = self._sizes[shard] = self._sizes[shard] + 1
+        if n * 2 > mask:
+            self._grow(shard)
+        return True
+
     def add_all_if_new(self, keys: array[int]) -> bool:
         """Insert keys (none 0) if none was present and none repeats; else take back what this call inserted
         and return False. One probe per key: duplicates are rare, so the undo path is the slow one."""

@@ -3,6 +3,7 @@ and JSON.stringify's output. Every module that must agree with Segment byte for 
 
 from __future__ import annotations
 
+import json
 import math
 from decimal import Decimal
 from typing import Any, Final
@@ -127,9 +128,30 @@ def type_name(value: Any) -> str:
     return "object"
 
 
+def _lone_surrogate(text: str) -> bool:
+    """True when the string holds a UTF-16 half without its pair (String indexing can cut "𐀀" in two),
+    which orjson refuses and JSON.stringify writes as an escape."""
+    if text.isascii():
+        return False
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _escaped_string(text: str) -> bytes:
+    """JSON.stringify of a string with lone surrogates: the same escapes as JSON.stringify (\\" \\\\ \\b \\f
+    \\n \\r \\t, \\u00xx below 0x20, lowercase), and each lone surrogate as \\udxxx."""
+    paired = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")  # halves side by side
+    return json.dumps(paired, ensure_ascii=False).encode("utf-8", "backslashreplace")  # are one character in JS
+
+
 def _json_ready(value: Any) -> Any:
     """Rewrite what orjson would print differently from JSON.stringify; returns the input when unchanged."""
     t = type(value)
+    if t is str:
+        return orjson.Fragment(_escaped_string(value)) if _lone_surrogate(value) else value
     if t is float:
         if value != value or value in (math.inf, -math.inf):
             return None
@@ -145,6 +167,9 @@ def _json_ready(value: Any) -> Any:
             return value
         return orjson.Fragment(number_to_string(value).encode())
     if t is dict:
+        if any(_lone_surrogate(k) for k in value):  # no key can be a Fragment: write this object here
+            return orjson.Fragment(b"{" + b",".join(_escaped_string(k) + b":" + dumps(v) for k, v in value.items()
+                                                    if v is not UNDEFINED) + b"}")
         out = None
         for k, v in value.items():
             nv = _json_ready(v)

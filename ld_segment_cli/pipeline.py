@@ -13,7 +13,7 @@ import orjson
 from . import fql
 from .actions import Emitted, MapError
 from .config import Destination, Mapping
-from .dedupe import SeenIds, id_hash
+from .dedupe import SeenIds
 from .diff import count_each, count_key, count_keys
 from .mapping_kit.dates import dayjs_ms
 from .sources import Block, Line, ReadFailure
@@ -150,7 +150,7 @@ class Engine:
         seen = self.seen
         if seen is not None:
             mid = event.get("messageId")
-            if type(mid) is str and not seen.add(id_hash(mid)):
+            if type(mid) is str and not seen.add_id(mid):
                 return DUPLICATE, None
         if self._window:
             ms = dayjs_ms(event.get("timestamp"))
@@ -196,7 +196,7 @@ class Engine:
         screen = self.screen
         plain = self.seen is None and not self._window and self._where is None
         dedupe_only = self.seen is not None and not self._window and self._where is None
-        seen_add = self.seen.add if self.seen is not None else None
+        seen_add = self.seen.add_id if self.seen is not None else None
         fired = self._hot
         dispatch_key, dispatch = self._dispatch or (None, None)
         n = len(fired)
@@ -223,7 +223,7 @@ class Engine:
                     continue
                 if dedupe_only:  # the default: inlined, as it runs for every event
                     mid = event.get("messageId")
-                    if type(mid) is str and not seen_add(id_hash(mid)):
+                    if type(mid) is str and not seen_add(mid):
                         outcome = Outcome(source, number, raw, event, skipped=DUPLICATE)
                         summary.add(outcome)
                         continue

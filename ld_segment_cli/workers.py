@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from multiprocessing.connection import Connection
 
-from .dedupe import SeenIds
+from .dedupe import SeenIds, id_hash
 from .pipeline import Engine, MappedBlock, map_block
 from .sources import Block, ReadFailure
 
@@ -36,6 +36,10 @@ class _Recorder:
 
     def add(self, key: int) -> bool:
         self.keys.append(key)
+        return True
+
+    def add_id(self, message_id: str) -> bool:
+        self.keys.append(id_hash(message_id))
         return True
 
 

@@ -31,3 +31,12 @@ def test_numbers_are_written_as_javascript_writes_them():
 
 def test_strings_that_look_like_numbers_are_left_alone():
     assert js.dumps({"v": "release 1.0, 2e5]"}) == b'{"v":"release 1.0, 2e5]"}'
+
+
+def test_lone_surrogates_are_escaped_as_json_stringify_writes_them():
+    """String indexing in mapping-kit is by UTF-16 unit, so "😀"[0] is a lone surrogate: orjson refuses it,
+    JSON.stringify (well-formed, ES2019) writes it as an escape. Expected bytes from node's JSON.stringify."""
+    assert js.dumps({"\ud83d": "\ud83d"}) == b'{"\\ud83d":"\\ud83d"}'
+    assert js.dumps(["a\udc00b", "\ud83d\ude00", UNDEFINED]) == b'["a\\udc00b","\xf0\x9f\x98\x80",null]'
+    assert js.dumps({"k": "\t\x1f\x7f\ud800\"\\", "u": UNDEFINED}) == b'{"k":"\\t\\u001f\x7f\\ud800\\"\\\\"}'
+    assert js.dumps({"\udfff": {"n": 1.0}}) == b'{"\\udfff":{"n":1}}'

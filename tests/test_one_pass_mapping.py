@@ -83,6 +83,13 @@ MAPPINGS: list[tuple[str, dict[str, Any]]] = [
         "timestamp": 1_690_000_000_000,
     })),
     ("aliasUser", {"user_key": {"@path": "$.userId"}, "previous_key": None, "timestamp": {"@path": "$.timestamp"}}),
+    # shapes the generator decides once: an empty constant kind, one extra key equal to the kind, a nested path
+    ("trackEvent", effective_mapping("trackEvent", {
+        "context_kind": "", "additional_context_keys": {"user": {"@path": "$.properties.revenue"}}})),
+    ("trackEvent", effective_mapping("trackEvent", {
+        "context_kind": 7, "additional_context_keys": {"anon": {"@path": "$.anonymousId.0"}}})),
+    ("trackEvent", effective_mapping("trackEvent", {
+        "context_kind": None, "additional_context_keys": {"n": 3}, "event_properties": {"@path": "$.event"}})),
 ]
 
 
@@ -168,6 +175,13 @@ def test_generated_resolver_inlines_the_preset_shapes() -> None:
     generated = compile_fields_tuple(effective_mapping("trackEvent", None), [f.key for f in ACTIONS["trackEvent"].fields])
     assert generated is not None
     assert "(event)" not in generated.source.replace("resolve_fields(event)", "")  # no resolver call left
+
+
+def test_a_key_several_fields_read_is_read_once_at_the_top() -> None:
+    emit = compile_emitter("trackEvent", effective_mapping("trackEvent", None))
+    hoisted = [line for line in emit.source.splitlines() if line.startswith("    _e")]
+    assert len(hoisted) == 2  # anonymousId (user_key's fallback, additional_context_keys) and properties
+    assert emit.source.count("event.get(") == 3 + len(hoisted)  # userId, event, timestamp read where used
 
 
 def test_mapping_with_a_root_directive_has_no_generated_resolver() -> None:

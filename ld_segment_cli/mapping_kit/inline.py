@@ -27,6 +27,7 @@ class _Source:
     def __init__(self) -> None:
         self.names: dict[str, Any] = {"U": UNDEFINED, "member": member}
         self._count = 0
+        self._top: dict[str, str] = {}  # top-level key of the event -> its placeholder
 
     def bind(self, value: Any) -> str:
         name = f"_c{len(self.names)}"
@@ -36,6 +37,27 @@ class _Source:
     def temp(self) -> str:
         self._count += 1
         return f"_t{self._count}"
+
+    def top(self, key: str) -> str:
+        """`event.get(key, U)`, as a placeholder that `finish` turns into one read at the top of the function
+        when several fields read the same key (the presets read `properties` three times, `anonymousId`
+        twice). A read of an object's own key has no effect and cannot fail, so it can move."""
+        if key not in self._top:
+            self._top[key] = f"\x00{len(self._top)}\x00"
+        return self._top[key]
+
+    def finish(self, lines: list[str]) -> tuple[list[str], list[str]]:
+        """The hoisted reads and the lines with every placeholder replaced."""
+        text = "\n".join(lines)
+        hoisted = []
+        for key, mark in self._top.items():
+            read = f"event.get({self.bind(key)}, U)"
+            if text.count(mark) > 1:
+                name = f"_e{len(hoisted)}"
+                hoisted.append(f"{name} = {read}")
+                read = name
+            text = text.replace(mark, read)
+        return hoisted, text.split("\n") if text else []
 
 
 def _path_keys(mapping: Any) -> tuple[str, ...] | None:
@@ -48,7 +70,7 @@ def _path_keys(mapping: Any) -> tuple[str, ...] | None:
 
 def _walk(src: _Source, start: str, keys: Sequence[str]) -> str:
     """An expression reading keys from `start` (an object) as paths.compile_keys does."""
-    expr = f"{start}.get({src.bind(keys[0])}, U)"
+    expr = src.top(keys[0]) if start == "event" else f"{start}.get({src.bind(keys[0])}, U)"
     for key in keys[1:]:
         t = src.temp()
         k = src.bind(key)
@@ -83,13 +105,26 @@ def _inline(src: _Source, value: Any) -> str | None:
     return None
 
 
+def one_key_object(value: Any) -> str | None:
+    """The key of `{"key": <static @path or constant>}` (a field whose value is an object of one entry,
+    such as the presets' additional_context_keys), else None. compile_with_fields can `unwrap` such a field."""
+    if type(value) is not dict or len(value) != 1 or is_directive(value):
+        return None
+    ((key, inner),) = value.items()
+    if type(inner) is dict and _path_keys(inner) is None:
+        return None
+    return key if _inline(_Source(), inner) is not None else None
+
+
 def compile_with_fields(mapping: Any, keys: Sequence[str], name: str, tail: str, names: dict[str, Any],
-                        on_error: str | None = None) -> Callable[[Any], Any] | None:
+                        on_error: str | None = None, unwrap: Sequence[str] = ()) -> Callable[[Any], Any] | None:
     """Compile `def <name>(event)` from generated source: first every top-level key of the mapping is resolved
     into a local, in Segment's order (so the same MappingError is raised), then `tail` runs: Python source
     indented by four spaces, in which `$key` stands for the local holding that key of `keys` (`U`, the
     undefined marker, when the mapping has no such key). `names` are the tail's globals; `on_error`, when
     given, is the statement run instead of letting a MappingError out. The event must be an object.
+    A key in `unwrap` (its value must be a one_key_object) holds the value of its one entry instead of the
+    object: U where the object would be {} (Segment leaves out an entry whose value is undefined).
     None when compile_field_resolvers is None (the mapping is not a plain object of fields)."""
     resolvers = compile_field_resolvers(mapping)
     if resolvers is None:
@@ -98,16 +133,23 @@ def compile_with_fields(mapping: Any, keys: Sequence[str], name: str, tail: str,
     body: list[str] = []
     local: dict[str, str] = {}
     for n, (key, resolver) in enumerate(resolvers.items()):
-        expr = _inline(src, mapping[key])
+        if key in unwrap:
+            if one_key_object(mapping[key]) is None:
+                raise ValueError(f"{key!r} is not an object of one entry")
+            expr = _inline(src, next(iter(mapping[key].values())))
+        else:
+            expr = _inline(src, mapping[key])
         if expr is None:
             expr = f"{src.bind(resolver)}(event)"
         local[key] = f"_v{n}"
         body.append(f"_v{n} = {expr}")
+    hoisted, body = src.finish(body)
+    resolve = "".join(f"    {line}\n" for line in hoisted)
     if on_error is not None:
-        resolve = "    try:\n" + "".join(f"        {line}\n" for line in body)
+        resolve += "    try:\n" + "".join(f"        {line}\n" for line in body)
         resolve += f"    except MappingError:\n        {on_error}\n"
     else:
-        resolve = "".join(f"    {line}\n" for line in body)
+        resolve += "".join(f"    {line}\n" for line in body)
     text = f"def {name}(event):\n{resolve}{Template(tail).substitute({key: local.get(key, 'U') for key in keys})}"
     clash = set(names) & set(src.names)
     if clash:
