@@ -49,12 +49,14 @@ from .sources import (
 )
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from . import render
 else:  # rich loads only where something is drawn: the NDJSON hot path with plain stderr never needs it
     render = lazy_module(f"{__package__}.render")
 
 
-def _console() -> render.Console:
+def _console() -> Console:
     from rich.console import Console
 
     return Console(highlight=False)
@@ -274,6 +276,8 @@ def test(
     """Run the tests: cases embedded in the mappings file; exit 1 if any fails."""
     destination = load_destination(mappings, segment_compat=segment_compat)
     results = run_tests(destination)
+    from rich.text import Text
+
     console = _console()
     for result in results:
         where = f"{mappings}:{result.case.line}" if result.case.line else mappings
@@ -286,7 +290,7 @@ def test(
         console.print("      expected → actual:")
         for change in result.changes:
             for line in render.diff_lines(LineDiff("", 0, [], [], (change,)))[1:]:
-                console.print(render.Text("    ") + line, soft_wrap=True)
+                console.print(Text("    ") + line, soft_wrap=True)
     failed = sum(not r.passed for r in results)
     if not results:
         console.print(f"no tests in {mappings} (add a `tests:` list)")
