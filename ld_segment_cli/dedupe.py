@@ -55,12 +55,12 @@ class SeenIds:
 
     def _leave_the_set(self) -> None:
         """Move the set's keys into the compact tables, sized for the expected ids or twice these."""
-        small = self._small
-        assert small is not None
+        assert self._small is not None
+        keys = array("Q", self._small)  # 8 bytes per id: the set (~70) is freed before the tables are made
         self._small = None
-        self._allocate(max(self._capacity, 4 * len(small)))
+        self._allocate(max(self._capacity, 4 * len(keys)))
         self.count = 0
-        for key in small:
+        for key in keys:
             self.add(key)
 
     def add(self, key: int) -> bool:

@@ -13,7 +13,7 @@ import orjson
 from . import fql
 from .actions import Emitted, MapError
 from .config import Destination, Mapping
-from .dedupe import SeenIds
+from .dedupe import SMALL_IDS, SeenIds
 from .diff import count_each, count_key, count_keys
 from .mapping_kit.dates import dayjs_ms
 from .sources import Block, Line, ReadFailure
@@ -129,11 +129,11 @@ class Engine:
             self._dispatch = (fields.pop(), {text: tuple((i, emit, None, None, None) for i, emit, _, of, _ in self._hot
                                                          if text in of) for text in texts})
 
-    def expect(self, events: int) -> None:
+    def expect(self, events: int, small_ids: int = SMALL_IDS) -> None:
         """Size the (still empty) messageId table for about this many events, so that it need not grow on the
-        way (a grow re-inserts every id: ~0.3 µs each, in Python)."""
+        way (a grow re-inserts every id: ~0.3 µs each, in Python); the first `small_ids` ids go into a set."""
         if self.seen is not None and not len(self.seen):
-            self.seen = SeenIds(capacity=max(1 << 16, 2 * events))  # a table grows at half load
+            self.seen = SeenIds(capacity=max(1 << 16, 2 * events), small_limit=small_ids)  # grows at half load
 
     def apply(self, event: Any, outcome: Outcome) -> None:
         """Run every mapping whose trigger matches `event`, in file order, recording into outcome."""

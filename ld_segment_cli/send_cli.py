@@ -289,7 +289,8 @@ def send(
         err.print(f"warning: {escape(repr(client_id))} does not look like a client-side ID (24 hex digits); "
                   "LaunchDarkly will answer 404 if it is wrong", soft_wrap=True)
     sources = expand_inputs(inputs or [])
-    engine.expect(expected_events(sources))
+    # No messageId set: send's memory goes to batches in flight, and its speed is delivery's, not the table's.
+    engine.expect(expected_events(sources), small_ids=0)
 
     store: CheckpointFile | None = None
     identity: Identity | None = None

@@ -64,6 +64,9 @@ def test_a_table_sized_for_the_expected_events_does_not_grow_on_the_way():
     masks = list(seen._masks)  # the compact tables, sized when the set moved into them
     assert masks and all(seen.add(id_hash(f"ajs-{i}")) for i in range(1000, 50_000))
     assert seen._masks == masks and len(seen) == 50_000
+    engine = Engine(load_destination(None), dedupe=True)
+    engine.expect(50_000, small_ids=0)  # what send asks for: the compact tables from the start
+    assert engine.seen is not None and engine.seen._small is None and len(engine.seen._masks) == 64
 
 
 def test_the_set_moves_into_the_compact_tables_at_its_limit_and_forgets_nothing():
