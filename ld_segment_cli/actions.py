@@ -422,10 +422,14 @@ _TRACK_EVENT_BYTES: Final = """\
     except TypeError:
         return js_dumps(ld), name, created
 """
+# An identify without userId (the common reject) is decided here when nothing else is wrong: the date passed
+# above and previous_key is a string, so Segment's validation reports the missing user_key alone.
 _ALIAS_USER_CHECKS: Final = """\
     user_key = $user_key
     previous_key = $previous_key
     if type(user_key) is not str or not user_key or type(previous_key) is not str or not previous_key:
+        if (user_key is U or user_key is None or user_key == "") and type(previous_key) is str and previous_key:
+            raise MapError(missing_user_key)
         return fallback(event)
     ld = {"kind": "alias", "key": user_key, "previousKey": previous_key, "contextKind": "user",
           "previousContextKind": "anonymousUser", "creationDate": created}
@@ -459,6 +463,7 @@ def _one_pass(action: str, mapping: dict[str, Any], segment_compat: bool, now_ms
         "fallback": fallback, "iso_match": FAST_ISO_RE.match, "fromiso": datetime.fromisoformat, "EPOCH": EPOCH,
         "ONE_MS": ONE_MS, "earliest": EARLIEST_PLAUSIBLE_MS, "latest": now_ms() + FUTURE_SLACK_MS,
         "to_string": to_string, "dumps": orjson.dumps, "js_dumps": dumps, "exact_floats": orjson_exact,
+        "MapError": MapError, "missing_user_key": "The root value is missing the required field 'user_key'.",
         **shape_names,
     }
     keys = [f.key for f in ACTIONS[action].fields]
