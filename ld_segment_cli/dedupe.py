@@ -11,8 +11,8 @@ from array import array
 from typing import Final
 
 _EMPTY = 0
-_MASK64 = (1 << 64) - 1
-_GONE = _MASK64  # a slot whose key was taken back: probing goes on past it, as past any other key
+MASK64 = (1 << 64) - 1
+_GONE = MASK64  # a slot whose key was taken back: probing goes on past it, as past any other key
 SMALL_IDS: Final = 1 << 18  # ids kept in the set: ~18 MB at most, then the compact tables
 
 
@@ -20,8 +20,7 @@ def id_hash(message_id: str) -> int:
     """A non-zero 64-bit key for a messageId. Python's str hash is salted per process; forked workers
     inherit the salt, so every process of one run agrees. Two distinct ids collide with probability
     ~n²/2⁶⁵ (about 3 in 100 million for a million ids)."""
-    key = hash(message_id) & _MASK64
-    return key if 0 < key < _GONE else 1
+    return hash(message_id) & MASK64 or 1  # str hashes are never -1, so never _GONE
 
 
 class SeenIds:
@@ -91,11 +90,19 @@ class SeenIds:
             self._grow(shard)
         return True
 
+    def open_set(self) -> set[int] | None:
+        """The set itself while the ids are kept in one, for a caller that tests and adds `id_hash` keys
+        inline (map_block) and calls settle() when it is done; None once the compact tables hold them."""
+        return self._small
+
+    def settle(self) -> None:
+        """Move into the compact tables if keys added through open_set() passed the limit."""
+        if self._small is not None and len(self._small) >= self._limit:
+            self._leave_the_set()
+
     def add_id(self, message_id: str) -> bool:
-        """add(id_hash(message_id)), with the hash and the set's test inlined: this runs for every event."""
-        key = hash(message_id) & _MASK64
-        if not 0 < key < _GONE:
-            key = 1
+        """add(id_hash(message_id)), with the hash and the set's test inlined."""
+        key = hash(message_id) & MASK64 or 1
         small = self._small
         if small is None:
             return self.add(key)

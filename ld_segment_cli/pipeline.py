@@ -13,7 +13,7 @@ import orjson
 from . import fql
 from .actions import Emitted, MapError
 from .config import Destination, Mapping
-from .dedupe import SMALL_IDS, SeenIds
+from .dedupe import MASK64, SMALL_IDS, SeenIds
 from .diff import count_each, count_key, count_keys
 from .mapping_kit.dates import dayjs_ms
 from .sources import Block, Line, ReadFailure
@@ -197,6 +197,8 @@ class Engine:
         plain = self.seen is None and not self._window and self._where is None
         dedupe_only = self.seen is not None and not self._window and self._where is None
         seen_add = self.seen.add_id if self.seen is not None else None
+        small = self.seen.open_set() if dedupe_only and self.seen is not None else None  # tested inline below
+        small_add = small.add if small is not None else None
         fired = self._hot
         dispatch_key, dispatch = self._dispatch or (None, None)
         n = len(fired)
@@ -223,10 +225,18 @@ class Engine:
                     continue
                 if dedupe_only:  # the default: inlined, as it runs for every event
                     mid = event.get("messageId")
-                    if type(mid) is str and not seen_add(mid):
-                        outcome = Outcome(source, number, raw, event, skipped=DUPLICATE)
-                        summary.add(outcome)
-                        continue
+                    if type(mid) is str:
+                        if small is not None:  # SeenIds.add_id while the ids are in a set
+                            key = hash(mid) & MASK64 or 1
+                            new = key not in small
+                            if new:
+                                small_add(key)
+                        else:
+                            new = seen_add(mid)
+                        if not new:
+                            outcome = Outcome(source, number, raw, event, skipped=DUPLICATE)
+                            summary.add(outcome)
+                            continue
                 elif not plain:
                     skip, error = screen(event)
                     if skip is not None or error is not None:
@@ -276,6 +286,8 @@ class Engine:
                 else:
                     filtered += 1
         finally:
+            if small is not None:
+                self.seen.settle()  # type: ignore[union-attr]
             summary.lines += lines
             summary.built_lines += built_lines
             summary.filtered += filtered

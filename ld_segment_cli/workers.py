@@ -42,6 +42,12 @@ class _Recorder:
         self.keys.append(id_hash(message_id))
         return True
 
+    def open_set(self) -> None:
+        return None  # every id goes through add_id, to be recorded
+
+    def settle(self) -> None:
+        pass
+
 
 def _joined(result: MappedBlock) -> MappedBlock:
     """What the parent needs, cheap to pickle: one bytes object instead of a list of event lines, and the

@@ -76,7 +76,21 @@ CONFIGS = {
     "presets, dedupe": dict(where=None, since=None, until=None, dedupe=True),
     "presets, no dedupe": dict(where=None, since=None, until=None, dedupe=False),
     "window and where": dict(where='type != "page"', since="2024-03-01T12:00:00Z", until=None, dedupe=True),
+    # the hot path's messageIds leave their set for the compact tables after two ids, mid-run
+    "dedupe, set then tables": dict(where=None, since=None, until=None, dedupe=True, small_ids=2),
 }
+
+
+def _message_ids(lines: list[bytes]) -> set[str]:
+    ids = set()
+    for raw in lines:
+        try:
+            event = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            continue
+        if type(event) is dict and type(event.get("messageId")) is str:
+            ids.add(event["messageId"])
+    return ids
 
 
 def _per_line(engine: Engine, lines: list[bytes]) -> tuple[list[bytes], list[Any], dict[str, Any]]:
@@ -111,11 +125,19 @@ def test_hot_path_agrees_with_the_per_line_path(tmp_path, mappings: str | None, 
         path.write_text(MAPPINGS[mappings])
     destination = load_destination(str(path) if path else None)
 
+    options = dict(CONFIGS[config])
+    small_ids = options.pop("small_ids", None)
+
     @settings(max_examples=150, deadline=None)
     @given(st.lists(line, max_size=30))
     def check(lines: list[bytes]) -> None:
-        hot = _hot(build_engine(destination, **CONFIGS[config]), lines)
-        assert hot == _per_line(build_engine(destination, **CONFIGS[config]), lines)
+        engine = build_engine(destination, **options)
+        if small_ids is not None:
+            engine.expect(0, small_ids=small_ids)
+        hot = _hot(engine, lines)
+        assert hot == _per_line(build_engine(destination, **options), lines)
+        if small_ids is not None and len(_message_ids(lines)) >= small_ids:
+            assert engine.seen is not None and engine.seen.open_set() is None  # it did move
 
     check()
 
