@@ -135,9 +135,10 @@ def dry_run(
     rejects_out = RejectsWriter(open_rejects_file(rejects))
     summary = Summary()
     on_terminal = stderr_is_terminal()
+    err = stderr_console() if on_terminal or fmt is Format.rich else None  # rich, only when it draws
     counter = ProgressCounter()
-    bar = render.InputProgress(stderr_console(), total_size(sources), counter) \
-        if on_terminal and fmt is not Format.rich else None
+    bar = render.InputProgress(err, total_size(sources), counter) if on_terminal and err is not None \
+        and fmt is not Format.rich else None
     try:
         with bar or contextlib.nullcontext():
             if fmt is Format.ndjson and limit is None:
@@ -148,8 +149,8 @@ def dry_run(
                                  counter, bar)
     finally:
         rejects_out.close()
-    if on_terminal or fmt is Format.rich:
-        render.print_summary(stderr_console(), summary)
+    if err is not None:
+        render.print_summary(err, summary)
     else:
         sys.stderr.write(summary.line() + "\n")
     if fail_on_reject and summary.rejected_lines:

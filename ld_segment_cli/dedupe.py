@@ -53,7 +53,8 @@ class SeenIds:
         self._sizes = [0] * shards
 
     def _leave_the_set(self) -> None:
-        """Move the set's keys into the compact tables, sized for the expected ids or twice these."""
+        """Move the set's keys into the compact tables, sized for the expected ids, or with room for twice
+        these at half load when that is more."""
         assert self._small is not None
         keys = array("Q", self._small)  # 8 bytes per id: the set (~70) is freed before the tables are made
         self._small = None
@@ -69,8 +70,7 @@ class SeenIds:
             if key in small:
                 return False
             small.add(key)
-            if len(small) >= self._limit:
-                self._leave_the_set()
+            self.settle()
             return True
         shard = key & 63
         slots = self._shards[shard]
@@ -96,13 +96,13 @@ class SeenIds:
         return self._small
 
     def settle(self) -> None:
-        """Move into the compact tables if keys added through open_set() passed the limit."""
+        """Move into the compact tables once the set holds its limit of keys (whoever added them)."""
         if self._small is not None and len(self._small) >= self._limit:
             self._leave_the_set()
 
     def add_id(self, message_id: str) -> bool:
-        """add(id_hash(message_id)), the hash inlined. (map_block tests the set itself: see open_set.)"""
-        return self.add(hash(message_id) & MASK64 or 1)
+        """add(id_hash(message_id)). (map_block tests the set itself, hash inlined: see open_set.)"""
+        return self.add(id_hash(message_id))
 
     def add_all_if_new(self, keys: array[int]) -> bool:
         """Insert keys (none 0) if none was present and none repeats; else take back what this call inserted
@@ -112,8 +112,7 @@ class SeenIds:
             if not small.isdisjoint(keys) or len(set(keys)) != len(keys):
                 return False
             small.update(keys)
-            if len(small) >= self._limit:
-                self._leave_the_set()
+            self.settle()
             return True
         shards = self._shards
         masks = self._masks
