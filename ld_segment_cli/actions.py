@@ -412,14 +412,16 @@ def _track_event_checks(mapping: dict[str, Any]) -> tuple[str, tuple[str, ...], 
             ("additional_context_keys",), {"extra_key": extra_key})
 
 
-# JSON.stringify writes a float unlike orjson when it is integral or in exponent range: such events, and
-# values orjson refuses (integers beyond 64 bits), are written by js.dumps (what event_bytes does too).
+# JSON.stringify writes a float unlike orjson when it is integral or in exponent range, and an integer beyond
+# 2**53 as the double JavaScript holds: such events, values orjson refuses (integers beyond 64 bits) and values
+# nested deeper than it writes, are written by js.dumps (what event_bytes does too).
 _TRACK_EVENT_BYTES: Final = """\
-    if (type(metric) is float and not exact_floats(metric)) or (data and not exact_floats(data)):
-        return js_dumps(ld), name, created
     try:
+        if ((type(metric) is float and not exact_floats(metric))
+                or (type(metric) is int and not -SAFE <= metric <= SAFE) or (data and not exact_floats(data))):
+            return js_dumps(ld), name, created
         return dumps(ld), name, created
-    except TypeError:
+    except (TypeError, RecursionError):  # see js.dumps: beyond 64 bits, or deeper than orjson or Python go
         return js_dumps(ld), name, created
 """
 # An identify without userId (the common reject) is decided here when nothing else is wrong: the date passed
@@ -462,7 +464,7 @@ def _one_pass(action: str, mapping: dict[str, Any], segment_compat: bool, now_ms
     names = {
         "fallback": fallback, "iso_match": FAST_ISO_RE.match, "fromiso": datetime.fromisoformat, "EPOCH": EPOCH,
         "ONE_MS": ONE_MS, "earliest": EARLIEST_PLAUSIBLE_MS, "latest": now_ms() + FUTURE_SLACK_MS,
-        "to_string": to_string, "dumps": orjson.dumps, "js_dumps": dumps, "exact_floats": orjson_exact,
+        "to_string": to_string, "dumps": orjson.dumps, "js_dumps": dumps, "exact_floats": orjson_exact, "SAFE": 2**53,
         "MapError": MapError, "missing_user_key": "The root value is missing the required field 'user_key'.",
         **shape_names,
     }
@@ -478,11 +480,11 @@ def event_bytes(event: dict[str, Any]) -> bytes:
     then takes over."""
     metric = event.get("metricValue")
     data = event.get("data")
-    if (type(metric) is not float or orjson_exact(metric)) and (data is None or orjson_exact(data)):
-        try:
+    try:
+        if orjson_exact(metric) and (data is None or orjson_exact(data)):
             return orjson.dumps(event)
-        except TypeError:
-            pass
+    except (TypeError, RecursionError):
+        pass
     return dumps(event)
 
 

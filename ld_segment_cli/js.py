@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from decimal import Decimal
 from typing import Any, Final
 
@@ -34,7 +35,15 @@ class _Undefined:
 
 UNDEFINED: Final = _Undefined()
 
-_MAX_SAFE_FIXED = 1e21  # Number.prototype.toString switches to exponent notation from here
+_SAFE: Final = 2**53  # an integer beyond is held by JavaScript (JSON.parse) as the nearest double
+
+
+def js_double(n: int | float) -> float:
+    """The double JavaScript holds for a number: float(n), and ±Infinity beyond a double's range."""
+    try:
+        return float(n)
+    except OverflowError:
+        return math.inf if n > 0 else -math.inf
 
 
 def is_number(value: Any) -> bool:
@@ -62,9 +71,9 @@ def truthy(value: Any) -> bool:
 def number_to_string(n: int | float) -> str:
     """Number.prototype.toString(): shortest round-trip digits, exponent from 1e21 and below 1e-6."""
     if type(n) is int:
-        if -_MAX_SAFE_FIXED < n < _MAX_SAFE_FIXED:
+        if -_SAFE <= n <= _SAFE:
             return str(n)
-        n = float(n)
+        n = js_double(n)
     if n != n:
         return "NaN"
     if math.isinf(n):
@@ -156,16 +165,16 @@ def _json_ready(value: Any) -> Any:
         if value != value or value in (math.inf, -math.inf):
             return None
         if value.is_integer():
-            if abs(value) < 2**63:
+            if abs(value) <= _SAFE:
                 return int(value)
-            return orjson.Fragment(number_to_string(value).encode())
+            return orjson.Fragment(number_to_string(value).encode())  # shortest digits, then zeros
         if abs(value) < 1e-4:  # Python and JS disagree on where exponent notation starts
             return orjson.Fragment(number_to_string(value).encode())
         return value
     if t is int:
-        if -(2**63) <= value < 2**64:
+        if -_SAFE <= value <= _SAFE:
             return value
-        return orjson.Fragment(number_to_string(value).encode())
+        return _json_ready(js_double(value))
     if t is dict:
         if any(_lone_surrogate(k) for k in value):  # no key can be a Fragment: write this object here
             return orjson.Fragment(b"{" + b",".join(_escaped_string(k) + b":" + dumps(v) for k, v in value.items()
@@ -198,8 +207,9 @@ def _json_ready(value: Any) -> Any:
 def orjson_exact(value: Any) -> bool:
     """True when orjson already writes `value` exactly as JSON.stringify does: no integral or exponent-range
     float (orjson writes 1.0, 1e+16, 1e-6 where JavaScript writes 1, 10000000000000000, 0.000001) and no
-    value orjson cannot write. Strings, ints, booleans and null need no look (orjson raises TypeError on
-    undefined and on integers beyond 64 bits, and dumps() then takes the slow path)."""
+    value orjson cannot write, and no integer beyond 2**53 (JavaScript holds the nearest double: 2**53 + 1
+    is written 9007199254740992). Strings, booleans and null need no look (orjson raises TypeError on
+    undefined, and dumps() then takes the slow path)."""
     t = type(value)
     if t is dict:
         values: Any = value.values()
@@ -207,12 +217,18 @@ def orjson_exact(value: Any) -> bool:
         values = value
     elif t is float:
         return not value.is_integer() and 1e-5 <= abs(value) < 1e16
+    elif t is int:
+        return -_SAFE <= value <= _SAFE
     else:
         return True
     for v in values:
         t = type(v)
-        if t is str or t is int or v is None or t is bool:
+        if t is str or v is None or t is bool:
             continue
+        if t is int:
+            if -_SAFE <= v <= _SAFE:
+                continue
+            return False
         if t is float:
             if v.is_integer() or not 1e-5 <= abs(v) < 1e16:
                 return False
@@ -226,9 +242,41 @@ def orjson_exact(value: Any) -> bool:
 
 def dumps(value: Any) -> bytes:
     """JSON.stringify(value) as UTF-8 bytes: compact, insertion order, raw non-ASCII, JS numbers."""
-    if orjson_exact(value):
-        try:
-            return orjson.dumps(value)
-        except TypeError:  # undefined, or an integer beyond 64 bits
-            pass
-    return orjson.dumps(_json_ready(value))
+    try:
+        if orjson_exact(value):
+            try:
+                return orjson.dumps(value)
+            except TypeError:  # undefined, an integer beyond 64 bits, or nested deeper than orjson writes
+                pass
+        return orjson.dumps(_json_ready(value))
+    except (TypeError, RecursionError):  # orjson writes 254 levels; JSON.stringify (and an input line) more
+        return deep_dumps(value)
+
+
+def deep_dumps(value: Any) -> bytes:
+    """dumps for a value nested deeper than orjson writes: the same bytes, written here, level by level."""
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 5000))  # an input line nests at most 1024 levels (orjson reads no more)
+    try:
+        return _stringify(value)
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+def _stringify(value: Any) -> bytes:
+    t = type(value)
+    if t is dict:
+        return b"{" + b",".join(_stringify(k) + b":" + _stringify(v) for k, v in value.items()
+                                if v is not UNDEFINED) + b"}"
+    if t is list:
+        return b"[" + b",".join(_stringify(v) for v in value) + b"]"
+    if t is str:
+        return _escaped_string(value) if _lone_surrogate(value) else orjson.dumps(value)
+    if t is int or t is float:
+        number = value if t is float or -_SAFE <= value <= _SAFE else js_double(value)
+        return number_to_string(number).encode() if math.isfinite(number) else b"null"
+    if value is True:
+        return b"true"
+    if value is False:
+        return b"false"
+    return b"null"  # null, and undefined inside an array

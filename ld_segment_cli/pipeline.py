@@ -13,8 +13,10 @@ import orjson
 from . import fql
 from .actions import Emitted, MapError
 from .config import Destination, Mapping
+from .decode import SHALLOW, Projection, parse_line
 from .dedupe import MASK64, SMALL_IDS, SeenIds
 from .diff import count_each, count_key, count_keys
+from .mapping_kit import event_roots
 from .mapping_kit.dates import dayjs_ms
 from .sources import Block, Line, ReadFailure
 
@@ -64,44 +66,6 @@ class Outcome:
         return "filtered"
 
 
-def parse_line(raw: bytes) -> tuple[Any, str | None]:
-    """Parse one line into an event object, or explain in one sentence why it is not one."""
-    try:
-        event = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        return None, _json_problem(raw, exc)
-    if type(event) is not dict:
-        return None, f"the line is {_kind_of(event)}, not a JSON object"
-    return event, None
-
-
-def _kind_of(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    return "an array"
-
-
-def _json_problem(raw: bytes, exc: orjson.JSONDecodeError) -> str:
-    """orjson's message, made specific for what users actually meet in exports."""
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError as bad:
-        return f"the line is not valid UTF-8 (byte 0x{raw[bad.start]:02x} at byte {bad.start + 1})"
-    message = str(exc)
-    if message.startswith("depth limit exceeded"):
-        return "invalid JSON: nested deeper than 1024 levels"
-    at = raw[exc.pos:exc.pos + 9]
-    if at.startswith((b"NaN", b"Infinity", b"-Infinity")):
-        return f"invalid JSON: NaN and Infinity are not JSON numbers (column {exc.colno})"
-    return f"invalid JSON: {message}"
-
-
 class Engine:
     """Applies a destination's mappings to events. Built once per run; holds the run's de-duplication state.
 
@@ -128,6 +92,24 @@ class Engine:
             texts = {text for m in destination.mappings for text in m.trigger.equals[1]}  # type: ignore[index]
             self._dispatch = (fields.pop(), {text: tuple((i, emit, None, None, None) for i, emit, _, of, _ in self._hot
                                                          if text in of) for text in texts})
+        self.reads = self.read_keys(where)
+        self._projection = Projection(self.reads) if self.reads is not None else None
+
+    def read_keys(self, where: fql.Trigger | None) -> frozenset[str] | None:
+        """Every top-level key of an event that this run can read (triggers, mappings, --where, the messageId
+        of --dedupe, the timestamp of --since/--until), or None when a mapping's reads are not known
+        before the event is seen (map_block then reads whole events)."""
+        keys = set(where.roots) if where is not None else set()
+        if self.seen is not None:
+            keys.add("messageId")
+        if self._window:
+            keys.add("timestamp")
+        for mapping in self.mappings:
+            roots = event_roots(mapping.mapping)
+            if roots is None:
+                return None
+            keys |= roots | mapping.trigger.roots
+        return frozenset(keys)
 
     def expect(self, events: int, small_ids: int = SMALL_IDS) -> None:
         """Size the (still empty) messageId table for about this many events, so that it need not grow on the
@@ -191,8 +173,10 @@ class Engine:
         `out` (and its line number to `origins` when given), counting into `summary`, and appending an
         Outcome to `rejected` for each line with a reject. Returns False if it stopped at a parse error."""
         source = block.source
-        loads = orjson.loads
-        decode_error = orjson.JSONDecodeError
+        projection = self._projection  # the keys the run reads, decoded alone (see decode.Projection)
+        read = projection.read if projection is not None else orjson.loads
+        refused = Projection.REFUSED if projection is not None else orjson.JSONDecodeError
+        sound = projection.sound if projection is not None else None
         screen = self.screen
         plain = self.seen is None and not self._window and self._where is None
         dedupe_only = self.seen is not None and not self._window and self._where is None
@@ -211,18 +195,23 @@ class Engine:
                 if not raw:
                     continue
                 try:
-                    event = loads(raw)
-                except decode_error:
+                    event = read(raw)
+                except refused:
                     event = None
-                if event is None and raw.isspace():
-                    continue
-                if type(event) is not dict:
-                    outcome = self.process(Line(source, number, raw))
-                    summary.add(outcome)
-                    rejected.append(outcome)
-                    if stop_at_parse_error:
-                        return False
-                    continue
+                else:
+                    if sound is not None and not (raw.isascii() and len(raw) <= SHALLOW) and not sound(raw):
+                        event = None
+                if type(event) is not dict:  # the reference decides (and explains)
+                    if raw.isspace():
+                        continue
+                    event, error = parse_line(raw)
+                    if error is not None:
+                        outcome = Outcome(source, number, raw, rejects=[Reject(PARSE, None, error)])
+                        summary.add(outcome)
+                        rejected.append(outcome)
+                        if stop_at_parse_error:
+                            return False
+                        continue
                 if dedupe_only:  # the default: inlined, as it runs for every event
                     mid = event.get("messageId")
                     if type(mid) is str:

@@ -63,6 +63,16 @@ SKIP_TEXT = {DUPLICATE: "· duplicate messageId, skipped", OUTSIDE_WINDOW: "· o
              EXCLUDED: "· excluded by --where"}
 
 
+def json_view(event: dict[str, Any]) -> JSON | Text:
+    """An outgoing event as indented, highlighted JSON; as its compact line when it nests deeper than rich's
+    reader (Python's json module) can go."""
+    text = js.dumps(event).decode()
+    try:
+        return JSON(text, indent=2)
+    except RecursionError:
+        return Text(text)
+
+
 class RichView:
     """Per-event view for a terminal: origin, the mappings that fired and the payload as highlighted JSON."""
 
@@ -89,7 +99,7 @@ class RichView:
         for mapping, event in outcome.built:
             c.print(origin, Text("→", style="dim"), Text(mapping.name, style="bold green"),
                     Text(f"({mapping.action})", style="dim"))
-            c.print(JSON(js.dumps(event).decode(), indent=2))
+            c.print(json_view(event))
         for reject in outcome.rejects:
             who = f"{reject.mapping}: " if reject.mapping else ""
             c.print(origin, Text(f"✗ rejected ({reject.stage})", style="bold red"), Text(who + reject.reason))
@@ -228,7 +238,7 @@ def print_explanation(console: Console, destination: Destination, event: Any, en
                           soft_wrap=True)
         else:
             console.print(Text("  → fires and sends:", style="bold green"))
-            console.print(JSON(js.dumps(built[mapping.name]).decode(), indent=2))
+            console.print(json_view(built[mapping.name]))
         console.print(Text("  fields:", style="bold"))
         for key, value in mapping.mapping.items():
             sources = directive_sources({key: value})

@@ -622,3 +622,26 @@ def test_one_field_shortcut_agrees_with_the_predicate(text):
             got = event.get(field)
             assert (type(got) is str and got in texts) == trigger.predicate(event), (text, event)
     assert (trigger.equals is None) == (text == 'type = "track" and event = "x"')
+
+
+@pytest.mark.parametrize(
+    ("expression", "event"),
+    [(v[1], v[2]) for v in SPEC_VECTORS + RULE_VECTORS if v[2] is not None],
+    ids=[f"{v[0]}-{i}" for i, v in enumerate(SPEC_VECTORS + RULE_VECTORS) if v[2] is not None],
+)
+def test_a_trigger_reads_only_its_roots(expression: str, event: str):
+    """Trigger.roots is what the hot path decodes: the event cut down to those keys decides the same."""
+    trigger = fql.compile_trigger(expression)
+    parsed = orjson.loads(event)
+    if type(parsed) is not dict:
+        return
+    projected = {key: value for key, value in parsed.items() if key in trigger.roots}
+    assert trigger.predicate(projected) is trigger.predicate(parsed)
+
+
+def test_trigger_roots_name_each_conditions_top_level_key():
+    assert fql.compile_trigger('type = "track" and properties.a.b > 2 or context.ip = "x"').roots == {
+        "type", "properties", "context"}
+    assert fql.compile_trigger('event = "A" and !(userId = null) and traits.plan = "p" and name = "n"').roots == {
+        "event", "userId", "traits", "name"}
+    assert fql.compile_trigger("typo").roots == frozenset()  # never fires: reads nothing

@@ -37,9 +37,17 @@ event = st.fixed_dictionaries(
         ),
     },
 )
+# Keys the hot path may read or skip (it decodes only what the run reads), with values that readers judge
+# differently: beyond a double's range, beyond 64 bits, non-ASCII, not UTF-8, lone surrogates, deep.
+ODD = st.sampled_from([b"1e400", b"123456789012345678901234567890", b'"\xc3\xa9"', b'"\xff"', b'"\\ud800"',
+                       b"[" * 1030 + b"]" * 1030, b'{"revenue":1e400,"value":18446744073709551617}',
+                       b'{"revenue":-0.0,"n":' + b"9" * 30 + b"}", b"[1,}"])
+odd_event = st.tuples(event.map(orjson.dumps), st.sampled_from([b"context", b"properties", b"sentAt"]), ODD).map(
+    lambda parts: parts[0][:-1] + (b"," if len(parts[0]) > 2 else b"") + b'"' + parts[1] + b'":' + parts[2] + b"}")
 line = st.one_of(
     event.map(orjson.dumps),
     event.map(orjson.dumps),
+    odd_event,
     st.sampled_from([b"", b"   ", b"{not json", b"[1,2]", b"null", b'"text"', b"\xff\xfe", b"NaN"]),
 )
 
@@ -69,6 +77,15 @@ mappings:
   - name: Aliases
     action: aliasUser
     trigger: type = "alias"
+""",
+    # a lookup of the whole event: its reads are not known, the hot path decodes every key
+    "whole event": """
+mappings:
+  - name: Tracks
+    action: trackEvent
+    trigger: type = "track"
+    fields:
+      event_properties: {"@path": "$."}
 """,
 }
 

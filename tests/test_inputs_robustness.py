@@ -280,3 +280,21 @@ def test_a_gzip_file_corrupt_in_the_middle_keeps_the_lines_before_the_damage(tmp
     run = run_cli(["dry-run", "--format", "ndjson", "--no-dedupe", "--rejects", str(rejects), str(path)])
     assert run.exit_code == 0 and len(run.lines()) > 100
     assert any("gzip" in r["reason"] for r in _rejects(rejects))
+
+
+@pytest.mark.parametrize("fmt", ["ndjson", "json", "rich"])
+def test_an_event_nested_as_deep_as_a_line_can_be_goes_out_in_every_view(tmp_path, fmt):
+    """1020 levels of properties: deeper than orjson writes (254) and than Python's json module reads in the
+    rich view; the event goes out whole, written as JSON.stringify writes it."""
+    properties = b'{"n":[' * 510 + b"1" + b"]}" * 510
+    line = (b'{"type":"track","event":"Deep","userId":"u","timestamp":"2024-01-01T00:00:00.000Z","properties":'
+            + properties + b"}")
+    (tmp_path / "in.ndjson").write_bytes(line + b"\n")
+    run = run_cli(["dry-run", "--format", fmt, str(tmp_path / "in.ndjson")])
+    assert run.exit_code == 0, run.stderr
+    assert "Traceback" not in run.stderr + run.stdout
+    if fmt == "ndjson":
+        assert run.stdout_bytes == (b'{"kind":"custom","key":"Deep","contextKeys":{"user":"u"},"creationDate":'
+                                    b'1704067200000,"data":' + properties + b"}\n")
+    else:
+        assert properties.decode()[-40:] in run.stdout.replace("\n", "").replace(" ", "")

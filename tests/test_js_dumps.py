@@ -40,3 +40,18 @@ def test_lone_surrogates_are_escaped_as_json_stringify_writes_them():
     assert js.dumps(["a\udc00b", "\ud83d\ude00", UNDEFINED]) == b'["a\\udc00b","\xf0\x9f\x98\x80",null]'
     assert js.dumps({"k": "\t\x1f\x7f\ud800\"\\", "u": UNDEFINED}) == b'{"k":"\\t\\u001f\x7f\\ud800\\"\\\\"}'
     assert js.dumps({"\udfff": {"n": 1.0}}) == b'{"\\udfff":{"n":1}}'
+
+
+@given(json_values)
+def test_the_deep_writer_writes_what_dumps_writes(value):
+    """deep_dumps (for values nested deeper than orjson writes) is byte for byte the same writer."""
+    assert js.deep_dumps(value) == js.dumps(value)
+
+
+def test_a_value_nested_deeper_than_orjson_writes_is_written_whole():
+    value = inner = {}
+    for _ in range(510):  # 1020 levels: as deep as an input line can be (orjson reads 1024)
+        inner["n"] = [{"f": 1.0, "big": 2**66}]
+        inner = inner["n"][0]
+    written = js.dumps(value)
+    assert written.startswith(b'{"n":[{"f":1,"big":73786976294838210000,"n":[{') and written.endswith(b"}" + b"]}" * 510)

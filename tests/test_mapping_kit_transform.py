@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 from ld_segment_cli.js import UNDEFINED, dumps
-from ld_segment_cli.mapping_kit import MappingError, compile_mapping, transform, validate_mapping
+from ld_segment_cli.mapping_kit import MappingError, compile_mapping, event_roots, transform, validate_mapping
 
 # (id, mapping JSON, event JSON, expected): expected is the result as compact JSON text (exact key
 # order), or a tuple of the error message(s). For M34, M45, M72-M74, M79 and M87 the spec says only
@@ -949,3 +949,55 @@ def test_compiled_mapping_is_not_affected_by_previous_events() -> None:
     assert resolve({"v": "aa"}) == ""
     assert resolve({"v": "bab"}) == "bb"
     assert resolve({"v": "aa"}) == ""
+
+
+def _outcome(mapping: Any, event: Any) -> Any:
+    try:
+        return dumps(_resolve(mapping, event))
+    except MappingError as exc:
+        return ("error", exc.message)
+
+
+@pytest.mark.parametrize(
+    ("mapping", "event"), [v[1:3] for v in VECTORS if isinstance(v[2], str)],
+    ids=[v[0] for v in VECTORS if isinstance(v[2], str)],
+)
+def test_a_mapping_reads_only_its_event_roots(mapping: str, event: str) -> None:
+    """event_roots is what the hot path decodes: the event cut down to those keys resolves the same."""
+    roots = event_roots(_json(mapping))
+    full = _json(event)
+    if roots is None or type(full) is not dict:
+        return
+    projected = {key: value for key, value in full.items() if key in roots}
+    assert _outcome(_json(mapping), projected) == _outcome(_json(mapping), full)
+
+
+@pytest.mark.parametrize(("mapping", "roots"), [
+    ({"a": {"@path": "$.properties.x"}, "b": {"@path": "userId"}, "c": 3}, {"properties", "userId"}),
+    ({"a": {"@template": "{{ traits.name }} {{context.ip}}"}}, {"traits", "context"}),
+    ({"a": {"@if": {"exists": {"@path": "$.x"}, "then": {"@path": "$.y"}, "else": {"@path": "$.z"}}}},
+     {"x", "y", "z"}),
+    ({"a": {"@arrayPath": ["$.products", {"id": {"@path": "$.sku"}}]}}, {"products"}),  # item paths are relative
+    ({"a": {"@transform": {"apply": {"p": {"@path": "$.properties"}}, "mapping": {"q": {"@path": "$.p"}}}}},
+     {"properties"}),
+    ({"a": {"@merge": {"objects": [{"@path": "$.traits"}, {"@path": "$.properties"}], "direction": "right"}}},
+     {"traits", "properties"}),
+    ({"a": {"@json": {"value": {"@case": {"operator": "lower", "value": {"@path": "$.['odd key'].b"}}},
+                      "mode": "encode"}}}, {"odd key"}),
+    ({"a": {"@literal": {"b": {"@path": "$.x"}}}}, {"x"}),
+    ({"a": {"@path": "$"}}, {"$"}),  # "$" without a dot is a key named "$" (MK10)
+])
+def test_event_roots_of_directives(mapping: Any, roots: set[str]) -> None:
+    assert event_roots(mapping) == roots
+
+
+@pytest.mark.parametrize("mapping", [
+    {"a": {"@path": "$."}},  # the whole event
+    {"a": {"@path": {"@template": "$.{{field}}"}}},  # a path computed per event
+    {"a": {"@template": "{{{x}}}"}},  # a value scanned again for placeholders
+    {"a": {"@liquid": "{{ properties.x }}"}},
+    {"a": {"@arrayPath": ["$.list", {"b": {"@liquid": "{{ x }}"}}]}},
+    {"__segment_internal_directive": {"@merge": {"objects": [], "direction": "left"}}, "a": 1},
+])
+def test_event_roots_are_unknown_when_a_lookup_is_not_spelled_out(mapping: Any) -> None:
+    assert event_roots(mapping) is None

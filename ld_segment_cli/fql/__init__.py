@@ -11,7 +11,7 @@ from .evaluate import Predicate, compile_predicate, never, one_field_equals
 from .explain import Explanation, explain_error, explain_tree
 from .lint import lint_parsed
 from .parser import TYPE_ERROR, parse
-from .tree import Condition, EmptyGroup, FqlProblem, Group, Node
+from .tree import Condition, EmptyGroup, FqlProblem, Group, Node, read_roots
 
 __all__ = [
     "TYPE_ERROR",
@@ -40,6 +40,11 @@ class Trigger:
     # (key, texts) when the trigger is `F = "a"` (or `F = "a" or F = "b"`) on one top-level field: a dict
     # event matches exactly when its value there is one of the texts (hot loops test it without a call)
     equals: tuple[str, frozenset[str]] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def roots(self) -> frozenset[str]:
+        """The top-level keys of an event this trigger can read (none when it cannot parse: it never fires)."""
+        return read_roots(self.tree) if self.tree is not None else frozenset()
 
     def explain(self, event: Any) -> Explanation:
         if self.error is not None or self.tree is None:

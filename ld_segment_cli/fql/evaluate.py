@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 from typing import Any, Final
 
-from ..js import UNDEFINED, to_string
+from ..js import UNDEFINED, js_double, to_string
 from ..mapping_kit.dates import js_string_to_number
 from ..mapping_kit.paths import array_index, compile_keys, member, utf16_units
 from .tree import FIELD_OF_TYPE, PATH_ROOTS, Condition, EmptyGroup, Group, Node
@@ -72,18 +72,18 @@ def comparator(operator: str, expected: Any) -> Compare:
 
 
 def _number_comparator(operator: str, e: float) -> Compare:
-    # typeof actual === 'number' (bool is not a number); JS compares doubles, hence float(a)
+    # typeof actual === 'number' (bool is not a number); JS compares doubles, hence js_double(a)
     if operator == "number_equals":
-        return lambda a: (type(a) is int or type(a) is float) and float(a) == e
+        return lambda a: (type(a) is int or type(a) is float) and js_double(a) == e
     if operator == "number_not_equals":
-        return lambda a: (type(a) is int or type(a) is float) and float(a) != e
+        return lambda a: (type(a) is int or type(a) is float) and js_double(a) != e
     if operator == "<":
-        return lambda a: (type(a) is int or type(a) is float) and float(a) < e
+        return lambda a: (type(a) is int or type(a) is float) and js_double(a) < e
     if operator == "<=":
-        return lambda a: (type(a) is int or type(a) is float) and float(a) <= e
+        return lambda a: (type(a) is int or type(a) is float) and js_double(a) <= e
     if operator == ">":
-        return lambda a: (type(a) is int or type(a) is float) and float(a) > e
-    return lambda a: (type(a) is int or type(a) is float) and float(a) >= e
+        return lambda a: (type(a) is int or type(a) is float) and js_double(a) > e
+    return lambda a: (type(a) is int or type(a) is float) and js_double(a) >= e
 
 
 def _string_comparator(operator: str, needle: str, unitwise: bool = False) -> Compare:

@@ -95,6 +95,16 @@ class Group:
 Node = Condition | Group | EmptyGroup
 
 
+def read_roots(node: Node) -> frozenset[str]:
+    """The top-level keys of the event the tree can read: each condition reads one (`type`, `event`, ...,
+    or the root of its path: `properties`, `traits`, `context`)."""
+    if isinstance(node, Condition):
+        return frozenset((PATH_ROOTS.get(node.type) or FIELD_OF_TYPE[node.type],))
+    if isinstance(node, EmptyGroup):
+        return frozenset()
+    return frozenset().union(*(read_roots(child) for child in node.children))
+
+
 def show_value(value: Any) -> str:
     """A value from the tree as FQL text: strings double-quoted, numbers and booleans bare."""
     if isinstance(value, bool):

@@ -4,7 +4,8 @@ V8's `Date` string parser, and Segment's `date-like` format check (MK47).
 The process "local time zone" of the original is taken to be UTC (MK48, LD21). Limits of the port:
 strings are handled as Unicode code points where V8 sees UTF-16 code units (only the length of words
 made of astral characters differs, which never changes a result), and Python ints beyond 2**53 are
-not rounded to doubles before use.
+not rounded to doubles before use (the result is the same: such a number is far outside the dates
+a time value can hold).
 """
 
 from __future__ import annotations

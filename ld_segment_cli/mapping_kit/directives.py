@@ -18,11 +18,12 @@ import orjson
 
 from ..js import UNDEFINED, dumps, number_to_string, to_string, truthy, type_name
 from .paths import array_index, js_length, path_getter, split_path, strip_root, utf16_units
-from .template import compile_template
+from .template import compile_template, template_paths
 from .validate import (
     DIRECTIVES,
     MAX_PATTERN_LENGTH,
     MAX_REPLACEMENT_LENGTH,
+    ROOT_DIRECTIVE_KEY,
     problems_message,
     rewrite_root,
     validate_value,
@@ -751,6 +752,40 @@ def directive_sources(mapping: Any) -> list[tuple[Location, str, str]]:
     return found
 
 
+def event_roots(mapping: Any) -> frozenset[str] | None:
+    """The top-level keys of the event that resolving `mapping` can read, or None when that is not known
+    before the event is seen: a path or template computed per event, @liquid, a lookup of the whole event
+    (`$.`), a root directive (`__segment_internal_directive`). Built on directive_sources, which lists
+    every lookup made on the event itself."""
+    if (type(mapping) is dict and ROOT_DIRECTIVE_KEY in mapping) or _computed_lookup(mapping):
+        return None
+    roots: set[str] = set()
+    for _, name, text in directive_sources(mapping):
+        paths = template_paths(text) if name == "@template" else (strip_root(text),)
+        if paths is None:
+            return None
+        for path in paths:
+            keys = split_path(path)
+            if not keys:
+                return None
+            roots.add(keys[0])
+    return frozenset(roots)
+
+
+def _computed_lookup(node: Any) -> bool:
+    """True when a lookup anywhere in the mapping is not spelled out in it: @liquid, or a @path/@template
+    whose text is itself resolved from the event."""
+    if type(node) is list:
+        return any(_computed_lookup(item) for item in node)
+    if type(node) is not dict:
+        return False
+    if is_directive(node):
+        name = next(key for key in node if key.startswith("@"))
+        if name == "@liquid" or (name in ("@path", "@template") and type(node[name]) is not str):
+            return True
+    return any(_computed_lookup(value) for value in node.values())
+
+
 def _sources(node: Any, where: Location, found: list[tuple[Location, str, str]]) -> None:
     if type(node) is list:
         for index, item in enumerate(node):
@@ -788,6 +823,7 @@ __all__ = [
     "MappingError",
     "compile_mapping",
     "directive_sources",
+    "event_roots",
     "flatten",
     "is_directive",
     "remove_undefined",

@@ -39,6 +39,14 @@ def _getter(placeholder: str) -> Getter:
     return template_getter(js_trim(placeholder))
 
 
+def template_paths(template: str) -> tuple[str, ...] | None:
+    """The paths a template's placeholders look up, or None when the render can look up paths it does not
+    spell (a `{{{...}}}` value is scanned again for `{{...}}`)."""
+    if _TRIPLE.search(template) is not None:
+        return None
+    return tuple(js_trim(match.group(1)) for match in _DOUBLE.finditer(template))
+
+
 def _pieces(template: str, pattern: re.Pattern[str]) -> tuple[str, tuple[tuple[Getter, str], ...]]:
     """(leading text, ((lookup, text after it), ...)) for one placeholder syntax."""
     pairs: list[tuple[Getter, str]] = []
