@@ -8,6 +8,7 @@ send keep within their memory budget on exports of millions of events."""
 from __future__ import annotations
 
 from array import array
+from collections.abc import Callable
 from typing import Final
 
 MASK64 = (1 << 64) - 1
@@ -97,6 +98,11 @@ class SeenIds:
         """The set itself while the ids are kept in one, for a caller that tests and adds `id_hash` keys
         inline (map_block) and calls settle() when it is done; None once the compact table holds them."""
         return self._small
+
+    def recording(self) -> Callable[[int], None] | None:
+        """For a stand-in that only records keys (a --workers block, see workers._Recorder): the function
+        recording one `id_hash` key, which map_block calls inline; None here (a real table decides)."""
+        return None
 
     def settle(self) -> None:
         """Move into the compact table once the set holds its limit of keys (whoever added them)."""

@@ -183,6 +183,7 @@ class Engine:
         seen_add = self.seen.add_id if self.seen is not None else None
         small = self.seen.open_set() if dedupe_only and self.seen is not None else None  # tested inline below
         small_add = small.add if small is not None else None
+        record = self.seen.recording() if dedupe_only and self.seen is not None else None  # a --workers block
         fired = self._hot
         dispatch_key, dispatch = self._dispatch or (None, None)
         n = len(fired)
@@ -220,6 +221,9 @@ class Engine:
                             new = key not in small
                             if new:
                                 small_add(key)
+                        elif record is not None:  # workers._Recorder.add_id
+                            record(hash(mid) & MASK64 or 1)
+                            new = True
                         else:
                             new = seen_add(mid)
                         if not new:

@@ -1,29 +1,34 @@
-"""--workers N: map blocks in N forked processes while the parent reads, writes and keeps the order.
+"""--workers N: map blocks in N processes (N-1 forked workers and this one) while this one also reads,
+writes and keeps the order.
 
-Blocks go round-robin (block k to worker k mod N), so results are collected in input order by reading the
-workers in turn. De-duplication by messageId must see the events in input order across all workers, so it
-is speculative: a worker maps its block as if every messageId were new and records the ids it met; the
-parent, taking results in order, checks them against the run's one table. A block with no id seen before
-(the common case) is accepted as it is; a block holding a duplicate is mapped again in the parent, serially,
-against the table — so output, rejects and counts always equal a one-process run."""
+The reading thread hands each block to the forked worker with the fewest blocks in flight, or, when every
+one has IN_FLIGHT, maps it itself: on two cores, two processes share the work whatever its cost per block
+(the parent's reading, checking and writing included), instead of three competing for the cores. Results
+are taken in input order: each worker's in the order it was sent blocks, the parent's own as they were made.
+De-duplication by messageId must see the events in input order across all of them, so it is speculative: a
+block is mapped as if every messageId were new, recording the ids it met; the collector, taking results in
+order, checks them against the run's one table. A block with no id seen before (the common case) is
+accepted as it is; a block holding a duplicate is mapped again, serially, against the table — so output,
+rejects and counts always equal a one-process run."""
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import fcntl
 import multiprocessing
 import sys
 import threading
 from array import array
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from multiprocessing.connection import Connection
 
 from .dedupe import SeenIds, id_hash
 from .pipeline import Engine, MappedBlock, map_block
 from .sources import Block, ReadFailure
 
-IN_FLIGHT = 6  # blocks queued per worker: enough to hide latency, small enough for constant memory
+IN_FLIGHT = 12  # blocks queued per process: enough to hide latency, small enough for constant memory
 
 
 class _Recorder:
@@ -43,7 +48,10 @@ class _Recorder:
         return True
 
     def open_set(self) -> None:
-        return None  # every id goes through add_id, to be recorded
+        return None  # no set to test: every id is recorded
+
+    def recording(self) -> Callable[[int], None]:
+        return self.keys.append  # map_block records each id_hash key with it, inline
 
     def settle(self) -> None:
         pass
@@ -80,37 +88,56 @@ def _accept(seen: SeenIds, data: bytes) -> bool:
     return seen.add_all_if_new(keys)
 
 
-class _Feed:
-    """Shared between the feeding thread and the collecting generator: the blocks sent and not yet collected,
-    and how the feed ended. Feeding runs in its own thread so that a worker blocked on a large result can
-    never block the parent sending it the next task (the classic pipe deadlock)."""
+Pending = tuple[Block | ReadFailure, int, "MappedBlock | None", bytes]
+"""A block sent or mapped, in input order: (block, the worker it went to or -1 for this process, this
+process's result, its messageId keys)."""
 
-    def __init__(self, in_flight: int) -> None:
+
+class _Feed:
+    """Shared between the reading thread and the collecting generator: the blocks sent or mapped and not yet
+    collected, how many each worker holds, and how the feed ended. Reading runs in its own thread so that a
+    worker blocked on a large result can never block the parent sending it the next task (the classic pipe
+    deadlock)."""
+
+    def __init__(self, workers: int) -> None:
         self.cond = threading.Condition()
-        self.slots = threading.Semaphore(in_flight)
         self.stop = threading.Event()
-        self.pending: deque[Block | ReadFailure] = deque()
-        self.sent = 0
+        self.pending: deque[Pending] = deque()
+        self.held = [0] * workers  # blocks sent to each worker and not yet collected
         self.done = False
         self.error: BaseException | None = None
 
 
-def _feed(feed: _Feed, blocks: Iterable[Block | ReadFailure], task_conns: list[Connection]) -> None:
-    n = len(task_conns)
+def _feed(feed: _Feed, blocks: Iterable[Block | ReadFailure], task_conns: list[Connection], local: Engine,
+          dedupe: bool, fail_fast: bool) -> None:
+    """Give each block to the least busy worker, or map it here when all hold IN_FLIGHT; never more than
+    IN_FLIGHT blocks per process waiting to be collected (constant memory)."""
+    limit = IN_FLIGHT * (len(task_conns) + 1)
     try:
         for block in blocks:
-            while not feed.slots.acquire(timeout=0.1):
+            with feed.cond:
+                while len(feed.pending) >= limit and not feed.stop.is_set():
+                    feed.cond.wait(0.1)
                 if feed.stop.is_set():
                     return
-            if feed.stop.is_set():
-                return
+                target = min(range(len(feed.held)), key=feed.held.__getitem__)
+                if feed.held[target] < IN_FLIGHT:
+                    feed.held[target] += 1
+                    feed.pending.append((block, target, None, b""))
+                else:
+                    target = -1
+            if target >= 0:
+                task_conns[target].send(block)
+            else:
+                recorder = _Recorder()
+                if dedupe:
+                    local.seen = recorder  # type: ignore[assignment]
+                result = map_block(local, block, fail_fast)
+                with feed.cond:
+                    feed.pending.append((block, -1, result, recorder.keys.tobytes()))
             with feed.cond:
-                feed.pending.append(block)
-            task_conns[feed.sent % n].send(block)
-            with feed.cond:
-                feed.sent += 1
                 feed.cond.notify_all()
-    except BaseException as exc:  # reading failed in an unexpected way: hand it to the consumer
+    except BaseException as exc:  # reading or mapping failed in an unexpected way: hand it to the consumer
         feed.error = exc
     finally:
         with feed.cond:
@@ -130,16 +157,17 @@ def _widen(conn: Connection) -> None:
 
 def map_parallel(engine: Engine, blocks: Iterable[Block | ReadFailure], workers: int,
                  fail_fast: bool = False) -> Iterator[MappedBlock]:
-    """Map blocks in `workers` processes; yield the results in input order."""
+    """Map blocks in `workers` processes (this one among them); yield the results in input order."""
     ctx = multiprocessing.get_context("fork")
     for stream in (sys.stdout, sys.stderr):
         stream.flush()  # a forked child flushes its copy of these buffers when it exits
     seen = engine.seen
+    local = copy.copy(engine)  # this process's own mapping: its own (recording) messageId state
     task_conns: list[Connection] = []
     result_conns: list[Connection] = []
     child_ends: list[Connection] = []
     procs = []
-    for _ in range(workers):
+    for _ in range(workers - 1):
         task_recv, task_send = ctx.Pipe(duplex=False)
         result_recv, result_send = ctx.Pipe(duplex=False)
         procs.append(ctx.Process(target=_worker, args=(engine, task_recv, result_send, seen is not None, fail_fast),
@@ -152,34 +180,42 @@ def map_parallel(engine: Engine, blocks: Iterable[Block | ReadFailure], workers:
         proc.start()
     for conn in child_ends:
         conn.close()  # so that a dead worker shows as EOF instead of a hang
-    feed = _Feed(IN_FLIGHT * workers)
-    feeder = threading.Thread(target=_feed, args=(feed, blocks, task_conns), daemon=True)
+    feed = _Feed(len(procs))
+    feeder = threading.Thread(target=_feed, args=(feed, blocks, task_conns, local, seen is not None, fail_fast),
+                              daemon=True)
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(0.001)  # the collector (results in, checked, written) waits less behind local mapping
     feeder.start()
-    received = 0
+    finished = False
     try:
         while True:
             with feed.cond:
-                while received >= feed.sent and not feed.done:
+                while not feed.pending and not feed.done:
                     feed.cond.wait()
-                if received >= feed.sent:
+                if not feed.pending:
                     break
-                block = feed.pending.popleft()
-            conn = result_conns[received % workers]
-            try:
-                keys = conn.recv_bytes()
-                result = conn.recv()
-            except EOFError:
-                raise RuntimeError("a --workers process died; run again with --workers 1 to see why") from None
-            received += 1
-            feed.slots.release()
+                block, target, result, keys = feed.pending.popleft()
+            if target >= 0:
+                try:
+                    keys = result_conns[target].recv_bytes()
+                    result = result_conns[target].recv()
+                except EOFError:
+                    raise RuntimeError("a --workers process died; run again with --workers 1 to see why") from None
+            with feed.cond:
+                if target >= 0:
+                    feed.held[target] -= 1
+                feed.cond.notify_all()
+            assert result is not None
             if seen is not None and not _accept(seen, keys):
                 result = map_block(engine, block, fail_fast)  # a duplicate: this block again, in order, here
             yield result
         if feed.error is not None:
             raise feed.error
+        finished = True
     finally:
         feed.stop.set()
-        finished = feed.done and received >= feed.sent
+        with feed.cond:
+            feed.cond.notify_all()
         for conn, proc in zip(task_conns, procs, strict=True):
             if not finished:
                 proc.kill()  # stopped early: a worker may be blocked writing a result nobody will read
@@ -192,5 +228,6 @@ def map_parallel(engine: Engine, blocks: Iterable[Block | ReadFailure], workers:
                 proc.kill()
                 proc.join()
         feeder.join(timeout=1)
+        sys.setswitchinterval(interval)
         for conn in task_conns + result_conns:
             conn.close()
