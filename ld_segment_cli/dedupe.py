@@ -43,8 +43,9 @@ class SeenIds:
             self._allocate(capacity)
 
     def _allocate(self, capacity: int) -> None:
+        """A table of `capacity` slots (a power of two at least), so half as many keys before it grows."""
         size = 1 << 10
-        while size < 2 * capacity:
+        while size < capacity:
             size <<= 1
         self._slots = array("Q", bytes(8 * size))
         self._mask = size - 1
@@ -56,7 +57,7 @@ class SeenIds:
         assert self._small is not None
         keys = array("Q", self._small)  # 8 bytes per id: the set (~70) is freed before the table is made
         self._small = None
-        self._allocate(max(self._capacity, 2 * len(keys)))
+        self._allocate(max(self._capacity, 4 * len(keys)))
         self._insert_new(keys)
         self.count = len(keys)
 

@@ -227,6 +227,11 @@ class Block:
             self._lines, self._text = _without_cr(lines) if b"\r" in text else lines, None
         return self._lines
 
+    def light(self) -> Block:
+        """This block without its lines when it can read them again from its span (to be kept for a rare
+        second look, as the parallel collector keeps blocks), else itself."""
+        return Block(self.source, self.start, span=self._span) if self._span is not None else self
+
     def __reduce__(self) -> tuple[type[Block], tuple[Any, ...]]:
         if self._lines is None and self._span is not None:
             return Block, (self.source, self.start, None, None, self._span)

@@ -134,7 +134,8 @@ def _feed(feed: _Feed, blocks: Iterable[Block | ReadFailure], task_conns: list[C
                     local.seen = recorder  # type: ignore[assignment]
                 result = map_block(local, block, fail_fast)
                 with feed.cond:
-                    feed.pending.append((block, -1, result, recorder.keys.tobytes()))
+                    kept = block.light() if isinstance(block, Block) else block
+                    feed.pending.append((kept, -1, result, recorder.keys.tobytes()))
             with feed.cond:
                 feed.cond.notify_all()
     except BaseException as exc:  # reading or mapping failed in an unexpected way: hand it to the consumer
