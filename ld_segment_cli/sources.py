@@ -9,7 +9,7 @@ import os
 import stat
 import sys
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -209,15 +209,19 @@ class Block:
     lies in the file (`span`: path, offset, length): sent to a worker it travels as that span and the worker
     reads the bytes itself, so the input never crosses a pipe."""
 
-    __slots__ = ("_lines", "_span", "_text", "source", "start")
+    __slots__ = ("_lines", "_span", "_text", "follows", "source", "start")
 
     def __init__(self, source: str, start: int, lines: list[bytes] | None = None, text: bytes | None = None,
-                 span: tuple[str, int, int] | None = None) -> None:
+                 span: tuple[str, int, int] | None = None, follows: bool = False) -> None:
         self.source = source
         self.start = start
         self._lines = lines
         self._text = text if lines is None else None
         self._span = span if lines is None else None
+        # True for a block whose place in its source was not counted when it was read (a probed span, see
+        # read_blocks): its lines are numbered from 1 here and it comes right after the previous block of its
+        # source; the parallel collector, which knows how many lines those held, puts it in its place.
+        self.follows = follows
 
     @property
     def lines(self) -> list[bytes]:
@@ -230,12 +234,23 @@ class Block:
     def light(self) -> Block:
         """This block without its lines when it can read them again from its span (to be kept for a rare
         second look, as the parallel collector keeps blocks), else itself."""
-        return Block(self.source, self.start, span=self._span) if self._span is not None else self
+        if self._span is None:
+            return self
+        return Block(self.source, self.start, span=self._span, follows=self.follows)
+
+    def placed(self, start: int) -> Block:
+        """This block numbered from `start` (no longer following: see `follows`)."""
+        return Block(self.source, start, self._lines, self._text, self._span)
+
+    @property
+    def line_count(self) -> int | None:
+        """How many lines the block holds, once they were read (None before, or when reading failed)."""
+        return len(self._lines) if self._lines is not None else None
 
     def __reduce__(self) -> tuple[type[Block], tuple[Any, ...]]:
         if self._lines is None and self._span is not None:
-            return Block, (self.source, self.start, None, None, self._span)
-        return Block, (self.source, self.start, self._lines, self._text)
+            return Block, (self.source, self.start, None, None, self._span, self.follows)
+        return Block, (self.source, self.start, self._lines, self._text, None, self.follows)
 
     def __repr__(self) -> str:
         return f"Block({self.source!r}, {self.start})"
@@ -266,6 +281,45 @@ def _read_span(span: tuple[str, int, int]) -> bytes:
 
 DEFAULT_MAX_LINE_BYTES = 64 << 20
 KEEP_OF_LONG_LINE = 1024  # bytes of an over-long line kept in its reject record
+PROBE_BYTES = 1 << 16  # how far past a block's nominal end a probed span looks for the newline that ends it
+PROBED_MIN_LINE_BYTES = 1 << 20  # a line limit below this is checked line by line: no probed spans
+
+
+def _probed_spans(name: str, where: str, fd: int, size: int, pos: int,
+                  counting: _CountingReader) -> Generator[Block, None, int]:
+    """Blocks of a plain regular file found without reading it: from `pos`, each ends at the first newline
+    past READ_BUFFER bytes, found by reading PROBE_BYTES there. No line is counted (the blocks follow: see
+    Block.follows) and none can be over a limit of PROBED_MIN_LINE_BYTES (a block spans less). Returns the
+    offset where it stopped: the end of the file, or a line longer than the probe (or a file that changed),
+    which the caller reads in order from there."""
+    follows = False  # the first block of the file starts at line 1
+    while pos < size:
+        end = pos + READ_BUFFER
+        if end >= size:  # the rest of the file, without the newline that ends its last line
+            length = size - pos - (os.pread(fd, 1, size - 1) == b"\n")
+            counting.consumed = size
+            yield Block(name, 1, span=(where, pos, length), follows=follows)
+            return size
+        cut = os.pread(fd, PROBE_BYTES, end).find(b"\n")
+        if cut < 0:
+            return pos
+        counting.consumed = end + cut + 1
+        yield Block(name, 1, span=(where, pos, end + cut - pos), follows=follows)
+        follows = True
+        pos = end + cut + 1
+    return pos
+
+
+def _newlines(fd: int, start: int, end: int) -> int:
+    """Newlines in the file between two offsets."""
+    count = 0
+    while start < end:
+        piece = os.pread(fd, min(end - start, 1 << 20), start)
+        if not piece:
+            break
+        count += piece.count(b"\n")
+        start += len(piece)
+    return count
 
 
 def read_blocks(source: Source, progress: _ProgressCounter | None = None,
@@ -278,7 +332,9 @@ def read_blocks(source: Source, progress: _ProgressCounter | None = None,
 
     keep_text=True (one process): each chunk is split into lines as it is read, with no copy of its text.
     keep_text=False (--workers): a block is split where it is mapped, in a worker; a block of a regular plain
-    file keeps only its span (the worker reads it again), so the reader copies nothing."""
+    file keeps only its span (the worker reads it again), so the reader copies nothing, and its spans are
+    found by probing (_probed_spans: the file is not read here, and its lines are counted where they are
+    mapped) as long as its lines are shorter than a probe and the line limit is PROBED_MIN_LINE_BYTES or more."""
     name = source.name
     try:
         raw = _open_binary(source)
@@ -302,6 +358,22 @@ def read_blocks(source: Source, progress: _ProgressCounter | None = None,
         if kind != "plain":
             where = None
         first = True
+        if where is not None and not keep_text and max_line_bytes >= PROBED_MIN_LINE_BYTES:
+            fd = raw.fileno()
+            size = os.fstat(fd).st_size
+            begin = len(BOM) if os.pread(fd, len(BOM), 0) == BOM else 0
+            at = yield from _probed_spans(name, where, fd, size, begin, counting)
+            if at >= size:
+                return
+            number = _newlines(fd, begin, at)  # the rest is read in order, numbered: count the lines before it
+            raw.seek(at)
+            counting.consumed = at
+            if progress is not None:
+                progress.detach(counting)
+            counting = _CountingReader(raw)  # the first reader closes its stream when it goes
+            if progress is not None:
+                progress.attach(counting)
+            chunks, first = _plain_chunks(io.BufferedReader(counting, buffer_size=READ_BUFFER)), False
         for chunk in chunks:
             chunk_at = at  # the file offset where `chunk` starts
             at += len(chunk)

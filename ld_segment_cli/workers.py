@@ -76,7 +76,19 @@ def _worker(engine: Engine, tasks: Connection, results: Connection, dedupe: bool
             engine.seen = recorder  # type: ignore[assignment]
         result = _joined(map_block(engine, block, fail_fast))
         results.send_bytes(recorder.keys.tobytes())
-        results.send(result)
+        results.send((_line_count(block), result))
+
+
+def _line_count(block: Block | ReadFailure) -> int | None:
+    return block.line_count if isinstance(block, Block) else None
+
+
+def _place(result: MappedBlock, shift: int) -> MappedBlock:
+    """A result of a block that follows (Block.follows), numbered from 1, moved `shift` lines on."""
+    if shift:
+        for outcome in result[1]:  # the outcome that stopped a --fail-fast run is one of these
+            outcome.line += shift
+    return result
 
 
 def _accept(seen: SeenIds, data: bytes) -> bool:
@@ -88,9 +100,9 @@ def _accept(seen: SeenIds, data: bytes) -> bool:
     return seen.add_all_if_new(keys)
 
 
-Pending = tuple[Block | ReadFailure, int, "MappedBlock | None", bytes]
+Pending = tuple[Block | ReadFailure, int, "MappedBlock | None", bytes, "int | None"]
 """A block sent or mapped, in input order: (block, the worker it went to or -1 for this process, this
-process's result, its messageId keys)."""
+process's result, its messageId keys, its line count)."""
 
 
 class _Feed:
@@ -123,7 +135,7 @@ def _feed(feed: _Feed, blocks: Iterable[Block | ReadFailure], task_conns: list[C
                 target = min(range(len(feed.held)), key=feed.held.__getitem__)
                 if feed.held[target] < IN_FLIGHT:
                     feed.held[target] += 1
-                    feed.pending.append((block, target, None, b""))
+                    feed.pending.append((block, target, None, b"", None))
                 else:
                     target = -1
             if target >= 0:
@@ -134,8 +146,9 @@ def _feed(feed: _Feed, blocks: Iterable[Block | ReadFailure], task_conns: list[C
                     local.seen = recorder  # type: ignore[assignment]
                 result = map_block(local, block, fail_fast)
                 with feed.cond:
+                    count = _line_count(block)
                     kept = block.light() if isinstance(block, Block) else block
-                    feed.pending.append((kept, -1, result, recorder.keys.tobytes()))
+                    feed.pending.append((kept, -1, result, recorder.keys.tobytes(), count))
             with feed.cond:
                 feed.cond.notify_all()
     except BaseException as exc:  # reading or mapping failed in an unexpected way: hand it to the consumer
@@ -188,6 +201,7 @@ def map_parallel(engine: Engine, blocks: Iterable[Block | ReadFailure], workers:
     sys.setswitchinterval(0.001)  # the collector (results in, checked, written) waits less behind local mapping
     feeder.start()
     finished = False
+    next_line = 1  # the line number the next block that follows starts at
     try:
         while True:
             with feed.cond:
@@ -195,11 +209,11 @@ def map_parallel(engine: Engine, blocks: Iterable[Block | ReadFailure], workers:
                     feed.cond.wait()
                 if not feed.pending:
                     break
-                block, target, result, keys = feed.pending.popleft()
+                block, target, result, keys, count = feed.pending.popleft()
             if target >= 0:
                 try:
                     keys = result_conns[target].recv_bytes()
-                    result = result_conns[target].recv()
+                    count, result = result_conns[target].recv()
                 except EOFError:
                     raise RuntimeError("a --workers process died; run again with --workers 1 to see why") from None
             with feed.cond:
@@ -207,8 +221,17 @@ def map_parallel(engine: Engine, blocks: Iterable[Block | ReadFailure], workers:
                     feed.held[target] -= 1
                 feed.cond.notify_all()
             assert result is not None
-            if seen is not None and not _accept(seen, keys):
-                result = map_block(engine, block, fail_fast)  # a duplicate: this block again, in order, here
+            if isinstance(block, Block):
+                start = next_line if block.follows else block.start
+                if (seen is not None and not _accept(seen, keys)) or count is None:
+                    # a duplicate, or a span that could not be read: this block again, in order, here, numbered
+                    result = map_block(engine, block.placed(start) if block.follows else block, fail_fast)
+                elif block.follows:
+                    result = _place(result, start - 1)
+                if count is not None:
+                    next_line = start + count
+            elif seen is not None and not _accept(seen, keys):
+                result = map_block(engine, block, fail_fast)
             yield result
         if feed.error is not None:
             raise feed.error

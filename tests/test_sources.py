@@ -157,3 +157,41 @@ def test_blocks_split_by_the_reader_and_by_a_worker_hold_the_same_lines(tmp_path
             assert [n for n, _ in here] == list(range(1, len(expected) + 1))
 
     check()
+
+
+@pytest.mark.parametrize("chunk", [7, 64, 300])
+def test_probed_spans_placed_after_one_another_hold_the_lines_the_reader_numbers(tmp_path, monkeypatch, chunk: int):
+    """With --workers a plain file's blocks are found by probing past each READ_BUFFER for a newline, without
+    counting lines: the first block starts at line 1 and each block that `follows` starts after the previous
+    one's lines; a line longer than the probe hands the rest to the reader in order, numbered. Placed so,
+    they hold the lines, numbered as the one-process reader numbers them, for any content."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    monkeypatch.setattr("ld_segment_cli.sources.READ_BUFFER", chunk)
+    monkeypatch.setattr("ld_segment_cli.sources.PROBE_BYTES", 16)
+    path = tmp_path / "in.ndjson"
+    pieces = st.sampled_from([b"{}", b'{"a":1}', b"\r", b"\n", b"\n", b"\r\n", b"", b"x" * 40, b"\xef\xbb\xbf"])
+
+    def placed(blocks: list[Block | ReadFailure]) -> list[tuple[int, bytes | str]]:
+        out: list[tuple[int, bytes | str]] = []
+        next_line = 1
+        for b in blocks:
+            if isinstance(b, ReadFailure):
+                out.append((b.number, b.reason))
+                continue
+            start = next_line if b.follows else b.start
+            out += list(enumerate(b.lines, start))
+            next_line = start + len(b.lines)
+        return out
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.booleans(), st.lists(pieces, max_size=60))
+    def check(bom: bool, parts: list[bytes]) -> None:
+        path.write_bytes((BOM if bom else b"") + b"".join(parts))
+        source = Source(str(path), path)
+        here = [(n, ln) for b in read_blocks(source) for n, ln in enumerate(b.lines, b.start)]  # type: ignore[union-attr]
+        there = placed([pickle.loads(pickle.dumps(b)) for b in read_blocks(source, keep_text=False)])
+        assert here == there
+
+    check()

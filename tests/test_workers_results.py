@@ -4,13 +4,15 @@ equal objects (they define their own compact pickling)."""
 from __future__ import annotations
 
 import pickle
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
 
 from ld_segment_cli.config import load_destination
-from ld_segment_cli.pipeline import Engine, map_block
+from ld_segment_cli.pipeline import Engine, Summary, map_block
 from ld_segment_cli.sources import Source, read_blocks
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_events"
@@ -43,32 +45,42 @@ def test_a_span_that_cannot_be_read_again_is_a_read_failure_not_a_crash(tmp_path
     assert part.rejected_lines == 1
 
 
-def _serial(engine: Engine, blocks: list) -> list:
-    return [(b"\n".join(out), [(o.line, [r.reason for r in o.rejects]) for o in rejected], part.to_dict())
-            for out, rejected, part, _ in (map_block(engine, block) for block in blocks)]
+def _whole(results: Iterable[Any]) -> tuple[bytes, list[Any], dict[str, Any]]:
+    """Results block by block as one run: the events, the rejects (line, reasons), the summary."""
+    events, rejects, summary = [], [], Summary()
+    for out, rejected, part, _ in results:
+        events += [b"\n".join(out)] if out else []
+        rejects += [(o.line, [r.reason for r in o.rejects]) for o in rejected]
+        summary.merge(part)
+    return b"\n".join(events), rejects, summary.to_dict()
 
 
 @pytest.mark.parametrize(("workers", "in_flight"), [(2, 12), (2, 1), (3, 1)])
 def test_parallel_blocks_equal_one_process_whoever_maps_them(tmp_path, monkeypatch, workers, in_flight):
     """Blocks mapped by forked workers and by this process (when the workers hold IN_FLIGHT blocks each: one
-    forces it often), with messageIds repeated across blocks: the results, in input order, are one process's."""
+    forces it often), found by probing (their lines counted where they are mapped), with messageIds repeated
+    across blocks and a line longer than a probe: the results, in input order, are one process's."""
     from gen_events import events
 
     from ld_segment_cli import sources
     from ld_segment_cli import workers as workers_module
 
     monkeypatch.setattr(sources, "READ_BUFFER", 1 << 12)  # many small blocks
+    monkeypatch.setattr(sources, "PROBE_BYTES", 1 << 10)
     monkeypatch.setattr(workers_module, "IN_FLIGHT", in_flight)
     evs = list(events(600, seed=21))
     lines = [orjson.dumps(e) for e in evs] + [b"{broken"] + [orjson.dumps(e) for e in evs[100:130]]
+    long_line = orjson.dumps({**evs[5], "messageId": "long", "properties": {"pad": "x" * 5000}})
+    lines = lines[:300] + lines[-20:] + [b"", b"[1]"] + lines[300:450] + [long_line] + lines[450:]
     path = tmp_path / "in.ndjson"
-    path.write_bytes(b"\n".join(lines[:300] + lines[-20:] + lines[300:]) + b"\n")  # duplicates, early and late
+    path.write_bytes(b"\n".join(lines) + b"\n")  # duplicates, early and late; the long line ends the probing
     destination = load_destination(None)
-    expected = _serial(Engine(destination, dedupe=True), list(read_blocks(Source(path.name, path))))
+    engine = Engine(destination, dedupe=True)
+    expected = _whole(map_block(engine, block) for block in read_blocks(Source(path.name, path)))
     blocks = list(read_blocks(Source(path.name, path), keep_text=False))
-    assert len(blocks) > 20
-    got = [(b"\n".join(out), [(o.line, [r.reason for r in o.rejects]) for o in rejected], part.to_dict())
-           for out, rejected, part, _ in workers_module.map_parallel(Engine(destination, dedupe=True), blocks, workers)]
-    assert [g[0] for g in got] == [e[0] for e in expected]  # the same events, block by block
-    assert [g[1] for g in got] == [e[1] for e in expected]
-    assert [g[2] for g in got] == [e[2] for e in expected]
+    assert len(blocks) > 20 and blocks[1].follows and not blocks[-1].follows
+    got = _whole(workers_module.map_parallel(Engine(destination, dedupe=True), blocks, workers))
+    assert got == expected
+    reasons = dict(got[1])
+    assert reasons[322] == ["the line is an array, not a JSON object"]  # after 320 lines and a blank one
+    assert reasons[624][0].startswith("invalid JSON")  # past the long line: read in order from there
