@@ -231,13 +231,6 @@ class Block:
             self._lines, self._text = _without_cr(lines) if b"\r" in text else lines, None
         return self._lines
 
-    def light(self) -> Block:
-        """This block without its lines when it can read them again from its span (to be kept for a rare
-        second look, as the parallel collector keeps blocks), else itself."""
-        if self._span is None:
-            return self
-        return Block(self.source, self.start, span=self._span, follows=self.follows)
-
     def placed(self, start: int) -> Block:
         """This block numbered from `start` (no longer following: see `follows`)."""
         return Block(self.source, start, self._lines, self._text, self._span)

@@ -1,15 +1,16 @@
 """--workers N: map blocks in N processes (N-1 forked workers and this one) while this one also reads,
 writes and keeps the order.
 
-The reading thread hands each block to the forked worker with the fewest blocks in flight, or, when every
-one has IN_FLIGHT, maps it itself: on two cores, two processes share the work whatever its cost per block
-(the parent's reading, checking and writing included), instead of three competing for the cores. Results
-are taken in input order: each worker's in the order it was sent blocks, the parent's own as they were made.
-De-duplication by messageId must see the events in input order across all of them, so it is speculative: a
-block is mapped as if every messageId were new, recording the ids it met; the collector, taking results in
-order, checks them against the run's one table. A block with no id seen before (the common case) is
-accepted as it is; a block holding a duplicate is mapped again, serially, against the table — so output,
-rejects and counts always equal a one-process run."""
+A reading thread hands each block to the forked worker with the fewest blocks in flight or, when every one
+holds IN_FLIGHT, leaves it to this process. This process takes results in input order (each worker's in
+the order it was sent blocks) and, whenever the next result is not ready, maps a block left to it further
+on instead of waiting: on two cores two processes share the work, this one's reading, checking and writing
+included, instead of three competing for the cores. De-duplication by messageId must see the events in
+input order, so a block mapped ahead of its turn (by a worker, or here) is mapped as if every messageId
+were new, recording the ids it met, and checked here, in order, against the run's one table; a block left
+to this process and reached in its turn is mapped against the table itself. A block with no id seen
+before (the common case) is accepted as it is; a block holding a duplicate is mapped again, here, against
+the table — so output, rejects and counts always equal a one-process run."""
 
 from __future__ import annotations
 
@@ -100,58 +101,64 @@ def _accept(seen: SeenIds, data: bytes) -> bool:
     return seen.add_all_if_new(keys)
 
 
-Pending = tuple[Block | ReadFailure, int, "MappedBlock | None", bytes, "int | None"]
-"""A block sent or mapped, in input order: (block, the worker it went to or -1 for this process, this
-process's result, its messageId keys, its line count)."""
+class _Pending:
+    """A block in input order: the worker it went to (-1: this process), and, once this process mapped it
+    ahead of its turn, the result with its messageId keys and line count."""
+
+    __slots__ = ("block", "count", "keys", "result", "target")
+
+    def __init__(self, block: Block | ReadFailure, target: int) -> None:
+        self.block = block
+        self.target = target
+        self.result: MappedBlock | None = None
+        self.keys = b""
+        self.count: int | None = None
 
 
 class _Feed:
-    """Shared between the reading thread and the collecting generator: the blocks sent or mapped and not yet
-    collected, how many each worker holds, and how the feed ended. Reading runs in its own thread so that a
-    worker blocked on a large result can never block the parent sending it the next task (the classic pipe
-    deadlock)."""
+    """Shared between the reading thread and the collecting generator: the blocks sent or left to this
+    process and not yet collected, how many each worker holds, and how the feed ended. Reading runs in its
+    own thread so that a worker blocked on a large result can never block the parent sending it the next
+    task (the classic pipe deadlock); it maps nothing, so it rarely wants the GIL the collector holds."""
 
     def __init__(self, workers: int) -> None:
         self.cond = threading.Condition()
         self.stop = threading.Event()
-        self.pending: deque[Pending] = deque()
-        self.held = [0] * workers  # blocks sent to each worker and not yet collected
+        self.pending: deque[_Pending] = deque()
+        self.held = [0] * workers  # blocks sent to each worker whose result has not come back
+        self.sent: list[deque[_Pending]] = [deque() for _ in range(workers)]  # those blocks, in order
+        self.mine = 0  # blocks left to this process and not yet collected
         self.done = False
         self.error: BaseException | None = None
 
 
-def _feed(feed: _Feed, blocks: Iterable[Block | ReadFailure], task_conns: list[Connection], local: Engine,
-          dedupe: bool, fail_fast: bool) -> None:
-    """Give each block to the least busy worker, or map it here when all hold IN_FLIGHT; never more than
-    IN_FLIGHT blocks per process waiting to be collected (constant memory)."""
-    limit = IN_FLIGHT * (len(task_conns) + 1)
+def _feed(feed: _Feed, blocks: Iterable[Block | ReadFailure], task_conns: list[Connection]) -> None:
+    """Give each block to the least busy worker, or leave it to this process when all hold IN_FLIGHT; never
+    more than IN_FLIGHT blocks per process waiting to be collected (constant memory). A worker with room
+    gets the next block even while this process's blocks wait: workers are never left without work."""
     try:
         for block in blocks:
             with feed.cond:
-                while len(feed.pending) >= limit and not feed.stop.is_set():
+                while True:
+                    if feed.stop.is_set():
+                        return
+                    target = min(range(len(feed.held)), key=feed.held.__getitem__)
+                    if feed.held[target] < IN_FLIGHT:
+                        feed.held[target] += 1
+                        break
+                    if feed.mine < IN_FLIGHT:
+                        target = -1
+                        feed.mine += 1
+                        break
                     feed.cond.wait(0.1)
-                if feed.stop.is_set():
-                    return
-                target = min(range(len(feed.held)), key=feed.held.__getitem__)
-                if feed.held[target] < IN_FLIGHT:
-                    feed.held[target] += 1
-                    feed.pending.append((block, target, None, b"", None))
-                else:
-                    target = -1
+                entry = _Pending(block, target)
+                feed.pending.append(entry)
+                if target >= 0:
+                    feed.sent[target].append(entry)
+                feed.cond.notify_all()
             if target >= 0:
                 task_conns[target].send(block)
-            else:
-                recorder = _Recorder()
-                if dedupe:
-                    local.seen = recorder  # type: ignore[assignment]
-                result = map_block(local, block, fail_fast)
-                with feed.cond:
-                    count = _line_count(block)
-                    kept = block.light() if isinstance(block, Block) else block
-                    feed.pending.append((kept, -1, result, recorder.keys.tobytes(), count))
-            with feed.cond:
-                feed.cond.notify_all()
-    except BaseException as exc:  # reading or mapping failed in an unexpected way: hand it to the consumer
+    except BaseException as exc:  # reading failed in an unexpected way: hand it to the consumer
         feed.error = exc
     finally:
         with feed.cond:
@@ -176,7 +183,6 @@ def map_parallel(engine: Engine, blocks: Iterable[Block | ReadFailure], workers:
     for stream in (sys.stdout, sys.stderr):
         stream.flush()  # a forked child flushes its copy of these buffers when it exits
     seen = engine.seen
-    local = copy.copy(engine)  # this process's own mapping: its own (recording) messageId state
     task_conns: list[Connection] = []
     result_conns: list[Connection] = []
     child_ends: list[Connection] = []
@@ -195,31 +201,67 @@ def map_parallel(engine: Engine, blocks: Iterable[Block | ReadFailure], workers:
     for conn in child_ends:
         conn.close()  # so that a dead worker shows as EOF instead of a hang
     feed = _Feed(len(procs))
-    feeder = threading.Thread(target=_feed, args=(feed, blocks, task_conns, local, seen is not None, fail_fast),
-                              daemon=True)
+    feeder = threading.Thread(target=_feed, args=(feed, blocks, task_conns), daemon=True)
     interval = sys.getswitchinterval()
-    sys.setswitchinterval(0.001)  # the collector (results in, checked, written) waits less behind local mapping
+    sys.setswitchinterval(0.001)  # the reading thread gets its turn (a task sent) soon after it asks
     feeder.start()
     finished = False
     next_line = 1  # the line number the next block that follows starts at
+    ahead = copy.copy(engine)  # for blocks mapped here ahead of their turn: a recording messageId state
+
+    def receive(worker: int) -> None:
+        """The worker's next result, into the block it belongs to (results come back in the order sent)."""
+        try:
+            keys = result_conns[worker].recv_bytes()
+            count, result = result_conns[worker].recv()
+        except EOFError:
+            raise RuntimeError("a --workers process died; run again with --workers 1 to see why") from None
+        with feed.cond:
+            entry = feed.sent[worker].popleft()
+            feed.held[worker] -= 1  # room for its next block at once, whatever this process is doing
+            feed.cond.notify_all()
+        entry.result, entry.keys, entry.count = result, keys, count
+
     try:
         while True:
+            for worker, conn in enumerate(result_conns):
+                while feed.held[worker] and conn.poll():
+                    receive(worker)
             with feed.cond:
                 while not feed.pending and not feed.done:
                     feed.cond.wait()
                 if not feed.pending:
                     break
-                block, target, result, keys, count = feed.pending.popleft()
-            if target >= 0:
-                try:
-                    keys = result_conns[target].recv_bytes()
-                    count, result = result_conns[target].recv()
-                except EOFError:
-                    raise RuntimeError("a --workers process died; run again with --workers 1 to see why") from None
-            with feed.cond:
-                if target >= 0:
-                    feed.held[target] -= 1
-                feed.cond.notify_all()
+                entry = feed.pending[0]
+                early = None
+                waiting = entry.target >= 0 and entry.result is None  # the next result is not back yet
+                if waiting:
+                    early = next((e for e in feed.pending if e.target < 0 and e.result is None), None)
+                else:
+                    feed.pending.popleft()
+                    if entry.target < 0:
+                        feed.mine -= 1
+                    feed.cond.notify_all()
+            if early is not None:  # map one of this process's blocks meanwhile, ahead of its turn
+                recorder = _Recorder()
+                if seen is not None:
+                    ahead.seen = recorder  # type: ignore[assignment]
+                early.result = map_block(ahead, early.block, fail_fast)
+                early.keys, early.count = recorder.keys.tobytes(), _line_count(early.block)
+                continue
+            if waiting:
+                receive(entry.target)  # nothing to do meanwhile: wait for it
+                continue
+            block = entry.block
+            if entry.target < 0 and entry.result is None:  # reached in its turn: mapped against the table
+                placed = block.placed(next_line) if isinstance(block, Block) and block.follows else block
+                result = map_block(engine, placed, fail_fast)
+                count = _line_count(placed)
+                if isinstance(placed, Block) and count is not None:
+                    next_line = placed.start + count
+                yield result
+                continue
+            result, keys, count = entry.result, entry.keys, entry.count
             assert result is not None
             if isinstance(block, Block):
                 start = next_line if block.follows else block.start
