@@ -18,6 +18,7 @@ import contextlib
 import copy
 import fcntl
 import multiprocessing
+import select
 import sys
 import threading
 from array import array
@@ -222,10 +223,16 @@ def map_parallel(engine: Engine, blocks: Iterable[Block | ReadFailure], workers:
             feed.cond.notify_all()
         entry.result, entry.keys, entry.count = result, keys, count
 
+    poller = select.poll()  # one system call tells which workers have results back (Connection.poll: one each)
+    worker_of: dict[int, int] = {}
+    for worker, conn in enumerate(result_conns):
+        poller.register(conn.fileno(), select.POLLIN)
+        worker_of[conn.fileno()] = worker
     try:
         while True:
-            for worker, conn in enumerate(result_conns):
-                while feed.held[worker] and conn.poll():
+            for fd, _ in poller.poll(0):
+                worker = worker_of[fd]
+                if feed.held[worker]:
                     receive(worker)
             with feed.cond:
                 while not feed.pending and not feed.done:
