@@ -137,12 +137,16 @@ def _feed(feed: _Feed, blocks: Iterable[Block | ReadFailure], task_conns: list[C
     """Give each block to the least busy worker, or leave it to this process when all hold IN_FLIGHT; never
     more than IN_FLIGHT blocks per process waiting to be collected (constant memory). A worker with room
     gets the next block even while this process's blocks wait: workers are never left without work."""
+    limit = 2 * IN_FLIGHT * (len(task_conns) + 1)  # results back but not yet taken in order count too
     try:
         for block in blocks:
             with feed.cond:
                 while True:
                     if feed.stop.is_set():
                         return
+                    if len(feed.pending) >= limit:
+                        feed.cond.wait(0.1)
+                        continue
                     target = min(range(len(feed.held)), key=feed.held.__getitem__)
                     if feed.held[target] < IN_FLIGHT:
                         feed.held[target] += 1
