@@ -5,8 +5,9 @@
 is known before it starts (see Engine.read_keys): msgspec decodes those top-level keys and checks the
 rest of the line without building it (an export's `context`, `integrations`, `sentAt`... are about half
 of every line and no preset reads them). Whatever msgspec refuses, or could judge differently from the
-reference (a non-ASCII line: msgspec does not check UTF-8 in the values it skips), is read again by
-`parse_line`, so a line is accepted or rejected, and with the same reason, whichever reader saw it."""
+reference (a non-ASCII line: msgspec does not check UTF-8 in the values it skips; a line long enough to
+nest deeper than orjson's 1024 levels), is read again by `parse_line`, so a line is accepted or
+rejected, and with the same reason, whichever reader saw it."""
 
 from __future__ import annotations
 
@@ -56,8 +57,7 @@ def _parse_with_infinity(raw: bytes) -> tuple[Any, str | None]:
     """A line that orjson refuses for a number beyond a double's range: JSON.parse reads such a number as
     ±Infinity (written out as null), so it is not a reason to reject the line. orjson judges the rest of
     the line (each such number written as a 0 padded with spaces, so that it goes on and its columns stay
-    where they were), then Python's json module reads the
-    values, numbers as orjson and JSON.parse do."""
+    where they were), then Python's json module reads the values, numbers as orjson and JSON.parse do."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as bad:

@@ -279,4 +279,6 @@ def _stringify(value: Any) -> bytes:
         return b"true"
     if value is False:
         return b"false"
-    return b"null"  # null, and undefined inside an array
+    if value is None or value is UNDEFINED:  # undefined: inside an array (an object leaves its key out)
+        return b"null"
+    raise TypeError(f"{type(value).__name__} is not a JSON value")
