@@ -118,7 +118,7 @@ class _Pending:
 
 class _Feed:
     """Shared between the reading thread and the collecting generator: the blocks sent or left to this
-    process and not yet collected, how many each worker holds, and how the feed ended. Reading runs in its
+    process and not yet collected, the blocks each worker holds, and how the feed ended. Reading runs in its
     own thread so that a worker blocked on a large result can never block the parent sending it the next
     task (the classic pipe deadlock); it maps nothing, so it rarely wants the GIL the collector holds."""
 
@@ -126,8 +126,7 @@ class _Feed:
         self.cond = threading.Condition()
         self.stop = threading.Event()
         self.pending: deque[_Pending] = deque()
-        self.held = [0] * workers  # blocks sent to each worker whose result has not come back
-        self.sent: list[deque[_Pending]] = [deque() for _ in range(workers)]  # those blocks, in order
+        self.sent: list[deque[_Pending]] = [deque() for _ in range(workers)]  # each worker's, result not back
         self.mine = 0  # blocks left to this process and not yet collected
         self.done = False
         self.error: BaseException | None = None
@@ -147,9 +146,8 @@ def _feed(feed: _Feed, blocks: Iterable[Block | ReadFailure], task_conns: list[C
                     if len(feed.pending) >= limit:
                         feed.cond.wait(0.1)
                         continue
-                    target = min(range(len(feed.held)), key=feed.held.__getitem__)
-                    if feed.held[target] < IN_FLIGHT:
-                        feed.held[target] += 1
+                    target = min(range(len(feed.sent)), key=lambda w: len(feed.sent[w]))
+                    if len(feed.sent[target]) < IN_FLIGHT:
                         break
                     if feed.mine < IN_FLIGHT:
                         target = -1
@@ -222,10 +220,13 @@ def map_parallel(engine: Engine, blocks: Iterable[Block | ReadFailure], workers:
         except EOFError:
             raise RuntimeError("a --workers process died; run again with --workers 1 to see why") from None
         with feed.cond:
-            entry = feed.sent[worker].popleft()
-            feed.held[worker] -= 1  # room for its next block at once, whatever this process is doing
+            entry = feed.sent[worker].popleft()  # room for its next block at once, whatever this process does
             feed.cond.notify_all()
         entry.result, entry.keys, entry.count = result, keys, count
+
+    def in_place(block: Block | ReadFailure) -> Block | ReadFailure:
+        """The block numbered where it stands (see Block.follows), all the results before it being taken."""
+        return block.placed(next_line) if isinstance(block, Block) and block.follows else block
 
     poller = select.poll()  # one system call tells which workers have results back (Connection.poll: one each)
     worker_of: dict[int, int] = {}
@@ -236,7 +237,7 @@ def map_parallel(engine: Engine, blocks: Iterable[Block | ReadFailure], workers:
         while True:
             for fd, _ in poller.poll(0):
                 worker = worker_of[fd]
-                if feed.held[worker]:
+                if feed.sent[worker]:
                     receive(worker)
             with feed.cond:
                 while not feed.pending and not feed.done:
@@ -265,7 +266,7 @@ def map_parallel(engine: Engine, blocks: Iterable[Block | ReadFailure], workers:
                 continue
             block = entry.block
             if entry.target < 0 and entry.result is None:  # reached in its turn: mapped against the table
-                placed = block.placed(next_line) if isinstance(block, Block) and block.follows else block
+                placed = in_place(block)
                 result = map_block(engine, placed, fail_fast)
                 count = _line_count(placed)
                 if isinstance(placed, Block) and count is not None:
@@ -278,7 +279,7 @@ def map_parallel(engine: Engine, blocks: Iterable[Block | ReadFailure], workers:
                 start = next_line if block.follows else block.start
                 if (seen is not None and not _accept(seen, keys)) or count is None:
                     # a duplicate, or a span that could not be read: this block again, in order, here, numbered
-                    result = map_block(engine, block.placed(start) if block.follows else block, fail_fast)
+                    result = map_block(engine, in_place(block), fail_fast)
                 elif block.follows:
                     result = _place(result, start - 1)
                 if count is not None:

@@ -38,6 +38,10 @@ BAD_LINES: dict[str, tuple[bytes, str]] = {
     "nan": (b'{"type":"track","properties":{"revenue":NaN}}', "NaN and Infinity"),
     "infinity": (b'{"type":"track","properties":{"revenue":-Infinity}}', "NaN and Infinity"),
     "deep nesting": (b'{"a":' * 2000 + b"1" + b"}" * 2000, "nested deeper than 1024"),
+    # in a key no preset reads (the hot path decodes only the keys a run reads, and checks the rest)
+    "invalid utf-8, unread": (b'{"type":"track","context":{"page":"caf\xe9"}}', "not valid UTF-8 (byte 0xe9"),
+    "lone surrogate, unread": (b'{"type":"track","context":{"page":"\\ud800"}}', "no low surrogate in string"),
+    "broken json, unread": (b'{"type":"track","context":{"page":[1,}}', "invalid JSON"),
 }
 
 
